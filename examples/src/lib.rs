@@ -1,0 +1,1 @@
+//! Runnable examples of simple-daemon: `cargo run --example NAME`.

@@ -1,0 +1,455 @@
+//! The builder, [`SimpleDaemon`], and the validated [`Config`] it produces.
+//!
+//! Every key of the `#[daemon(...)]` attribute is a builder method of the same name with the same
+//! default. Values are checked once, by [`SimpleDaemon::config`] (which [`SimpleDaemon::start`]
+//! and [`SimpleDaemon::run`] call): a bad value is an [`Error`] naming the setting, never a panic.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use log::LevelFilter;
+
+use crate::error::Error;
+use crate::logging::Template;
+
+/// The seed's line format: `2018-11-27 13:47:59,971 - MyDaemon - INFO - message`.
+pub const DEFAULT_LOG_FORMAT: &str = "{time} - {name} - {level} - {message}";
+/// Default size limit of the log file before it is rotated: 1 MiB, as in the seed.
+pub const DEFAULT_MAX_LOG_SIZE: u64 = 1024 * 1024;
+/// Default number of rotated files kept (`x.log.1`, `x.log.2`), as in the seed.
+pub const DEFAULT_MAX_LOG_FILES: usize = 2;
+/// Default syslog socket.
+pub const DEFAULT_SYSLOG_SOCKET: &str = "/dev/log";
+
+/// What a SIGINT or SIGTERM does to a running daemon.
+///
+/// ```
+/// use simple_daemon::Mode;
+///
+/// assert_eq!(Mode::default(), Mode::Passive);
+/// assert_eq!(Mode::Aggressive.to_string(), "AGGRESSIVE");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// The tick in progress runs to its end, no new tick starts, the sleep between ticks ends at
+    /// once, `on_stop` runs, `Graceful Interrupt...` is logged and the process exits 0.
+    ///
+    /// A second SIGINT/SIGTERM, or [`stop_timeout`](SimpleDaemon::stop_timeout) elapsing, turns
+    /// the stop into an aggressive one.
+    #[default]
+    Passive,
+    /// The process ends at once, from the signal thread, without waiting for the user's code:
+    /// `Received <n> signal.` and `Graceful Interrupt...` are logged, every sink is flushed (a
+    /// sink blocked by the tick is waited for a bounded time), systemd is told `STOPPING=1`, and
+    /// the process exits 0 with `_exit(2)`.
+    ///
+    /// No user code runs on an aggressive stop: neither `on_stop` nor any `Drop` of the state.
+    Aggressive,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Mode::Passive => "PASSIVE",
+            Mode::Aggressive => "AGGRESSIVE",
+        })
+    }
+}
+
+/// The builder of a daemon, named after the seed's class.
+///
+/// Methods are named like the attribute's keys and have the same defaults. It ends in
+/// [`start`](Self::start) (the seed's hand-written loop) or [`run`](Self::run) (a value that
+/// implements [`Daemon`](crate::Daemon)).
+///
+/// ```
+/// use simple_daemon::{Mode, SimpleDaemon};
+/// use std::time::Duration;
+///
+/// let config = SimpleDaemon::new("MyDaemon")
+///     .mode(Mode::Aggressive)
+///     .interval(Duration::from_secs(60))
+///     .max_log_size(64 * 1024)
+///     .config()
+///     .unwrap();
+/// assert_eq!(config.name(), "MyDaemon");
+/// assert_eq!(config.mode(), Mode::Aggressive);
+/// assert_eq!(config.max_log_files(), 2);
+/// ```
+#[derive(Debug, Clone)]
+#[must_use = "a builder does nothing until `start` or `run` is called"]
+pub struct SimpleDaemon {
+    name: String,
+    mode: Mode,
+    interval: Option<Duration>,
+    level: LevelFilter,
+    log_path: Option<PathBuf>,
+    log_name: Option<String>,
+    log_format: String,
+    stream: bool,
+    syslog: bool,
+    syslog_socket: PathBuf,
+    max_log_size: u64,
+    max_log_files: usize,
+    stop_timeout: Option<Duration>,
+    buffered: bool,
+    watchdog: Option<Duration>,
+}
+
+/// A validated configuration, made by [`SimpleDaemon::config`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) name: String,
+    pub(crate) mode: Mode,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) level: LevelFilter,
+    pub(crate) log_path: Option<PathBuf>,
+    pub(crate) log_name: String,
+    pub(crate) template: Template,
+    pub(crate) stream: bool,
+    pub(crate) syslog: bool,
+    pub(crate) syslog_socket: PathBuf,
+    pub(crate) max_log_size: u64,
+    pub(crate) max_log_files: usize,
+    pub(crate) stop_timeout: Option<Duration>,
+    pub(crate) buffered: bool,
+    pub(crate) watchdog: Option<Duration>,
+}
+
+impl SimpleDaemon {
+    /// A builder for the daemon `name` (the seed's `name_app`): it appears in every log line,
+    /// names the default log file `<name>.log`, and is the syslog tag.
+    pub fn new(name: impl Into<String>) -> Self {
+        SimpleDaemon {
+            name: name.into(),
+            mode: Mode::Passive,
+            interval: None,
+            level: LevelFilter::Debug,
+            log_path: None,
+            log_name: None,
+            log_format: DEFAULT_LOG_FORMAT.to_owned(),
+            stream: false,
+            syslog: false,
+            syslog_socket: PathBuf::from(DEFAULT_SYSLOG_SOCKET),
+            max_log_size: DEFAULT_MAX_LOG_SIZE,
+            max_log_files: DEFAULT_MAX_LOG_FILES,
+            stop_timeout: None,
+            buffered: false,
+            watchdog: None,
+        }
+    }
+
+    /// What SIGINT/SIGTERM do (the seed's `interrupt_mode`); default [`Mode::Passive`].
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Start ticks at this fixed rate, measured start to start (the seed's `Timekeeper`).
+    ///
+    /// A tick that overruns its interval is followed at once by the next one, without a burst of
+    /// catch-up ticks. Default: none, ticks run back to back. A zero interval means none.
+    pub fn interval(mut self, interval: Duration) -> Self {
+        self.interval = (!interval.is_zero()).then_some(interval);
+        self
+    }
+
+    /// The log threshold (the seed's `log_lvl`); default [`LevelFilter::Debug`].
+    pub fn level(mut self, level: LevelFilter) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// The directory of the log file. Default: `$LOGS_DIRECTORY` (systemd's `LogsDirectory=`),
+    /// else `/var/log` when writable, else `$XDG_STATE_HOME/<name>/` (`~/.local/state/<name>/`).
+    pub fn log_path(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.log_path = Some(dir.into());
+        self
+    }
+
+    /// The file name of the log; default `<name>.log`.
+    pub fn log_name(mut self, file_name: impl Into<String>) -> Self {
+        self.log_name = Some(file_name.into());
+        self
+    }
+
+    /// The line template; default the seed's `{time} - {name} - {level} - {message}`.
+    ///
+    /// Fields: `{time}` (`2018-11-27 13:47:59,971`, local time), `{name}`, `{level}`,
+    /// `{message}`, `{pid}`, `{target}`; `{{` and `}}` are literal braces. An unknown field is an
+    /// [`Error::Setting`] for `log_format`.
+    pub fn log_format(mut self, template: impl Into<String>) -> Self {
+        self.log_format = template.into();
+        self
+    }
+
+    /// Also write every line to stdout (the seed's `stream`); default off.
+    ///
+    /// When stdout is the journal (`$JOURNAL_STREAM`), lines carry the `<N>` priority prefix.
+    pub fn stream(mut self, on: bool) -> Self {
+        self.stream = on;
+        self
+    }
+
+    /// Also send every line to syslog at `/dev/log` (the seed's `syslog`); default off.
+    pub fn syslog(mut self, on: bool) -> Self {
+        self.syslog = on;
+        self
+    }
+
+    /// The syslog socket used when [`syslog`](Self::syslog) is on; default `/dev/log`.
+    pub fn syslog_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.syslog_socket = path.into();
+        self
+    }
+
+    /// Rotate the log file before a line would make it larger than this many bytes (the seed's
+    /// `max_size_byte_log`); default 1 MiB.
+    pub fn max_log_size(mut self, bytes: u64) -> Self {
+        self.max_log_size = bytes;
+        self
+    }
+
+    /// How many rotated files are kept (`x.log.1` newest ... `x.log.N`) (the seed's
+    /// `max_count_file_rotation`); default 2.
+    pub fn max_log_files(mut self, count: usize) -> Self {
+        self.max_log_files = count;
+        self
+    }
+
+    /// In passive mode, how long a stop may take before it is escalated to an aggressive one;
+    /// default none (wait for the tick in progress however long it takes).
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.stop_timeout = Some(timeout);
+        self
+    }
+
+    /// Buffer log lines in memory and write them on a short timer and on every exit path,
+    /// for high volume; default off (one `write(2)` per line).
+    pub fn buffered(mut self, on: bool) -> Self {
+        self.buffered = on;
+        self
+    }
+
+    /// The `WatchdogSec=` to put in the unit printed by `--print-systemd-unit`; default none.
+    ///
+    /// At run time the watchdog period always comes from systemd's `$WATCHDOG_USEC`.
+    pub fn watchdog(mut self, period: Duration) -> Self {
+        self.watchdog = Some(period);
+        self
+    }
+
+    /// Check every setting and return the validated configuration.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Setting`] naming the first setting whose value cannot work.
+    ///
+    /// ```
+    /// use simple_daemon::SimpleDaemon;
+    ///
+    /// let err = SimpleDaemon::new("demo").max_log_files(0).config().unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid max_log_files \"0\": must be at least 1 (the number of rotated files kept)"
+    /// );
+    /// ```
+    pub fn config(&self) -> Result<Config, Error> {
+        check_name(&self.name)?;
+        let log_name = match &self.log_name {
+            Some(n) => {
+                check_file_name(n)?;
+                n.clone()
+            }
+            None => format!("{}.log", self.name),
+        };
+        let template = Template::parse(&self.log_format)
+            .map_err(|reason| Error::setting("log_format", &self.log_format, reason))?;
+        if self.max_log_size == 0 {
+            return Err(Error::setting("max_log_size", "0", "must be at least 1 byte"));
+        }
+        if self.max_log_files == 0 {
+            return Err(Error::setting(
+                "max_log_files",
+                "0",
+                "must be at least 1 (the number of rotated files kept)",
+            ));
+        }
+        if let Some(t) = self.stop_timeout {
+            if t.is_zero() {
+                return Err(Error::setting(
+                    "stop_timeout",
+                    "0s",
+                    "must be greater than zero (for a stop at once use mode \"aggressive\")",
+                ));
+            }
+        }
+        if let Some(w) = self.watchdog {
+            if w < Duration::from_millis(2) {
+                return Err(Error::setting(
+                    "watchdog",
+                    format!("{w:?}"),
+                    "must be at least 2ms",
+                ));
+            }
+        }
+        if self.log_path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+            return Err(Error::setting("log_path", "", "must not be empty"));
+        }
+        Ok(Config {
+            name: self.name.clone(),
+            mode: self.mode,
+            interval: self.interval,
+            level: self.level,
+            log_path: self.log_path.clone(),
+            log_name,
+            template,
+            stream: self.stream,
+            syslog: self.syslog,
+            syslog_socket: self.syslog_socket.clone(),
+            max_log_size: self.max_log_size,
+            max_log_files: self.max_log_files,
+            stop_timeout: self.stop_timeout,
+            buffered: self.buffered,
+            watchdog: self.watchdog,
+        })
+    }
+
+    /// Start the seed's hand-written-loop form: the Rust `with SimpleDaemon('MyDaemon') as sdh:`.
+    ///
+    /// Installs logging and the SIGINT/SIGTERM/SIGHUP handling, logs `PID: <pid>`,
+    /// `Set signal handler: 2`, `Set signal handler: 15` and `Mode: <MODE>`, tells systemd
+    /// `READY=1`, and returns the guard. Dropping the guard logs `Graceful Interrupt...`.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`]: a bad setting, an unusable log location or syslog socket, a daemon already
+    /// started in this process.
+    ///
+    /// ```no_run
+    /// use simple_daemon::{Mode, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// # fn do_work() {}
+    /// fn main() -> Result<(), simple_daemon::Error> {
+    ///     let daemon = SimpleDaemon::new("MyDaemon").mode(Mode::Passive).start()?;
+    ///     while !daemon.interrupted() {
+    ///         do_work();
+    ///         daemon.sleep(Duration::from_secs(60)); // returns at once on SIGTERM
+    ///     }
+    ///     Ok(()) // dropping `daemon` logs "Graceful Interrupt..."
+    /// }
+    /// ```
+    pub fn start(&self) -> Result<crate::Running, Error> {
+        crate::guard::start(self.config()?)
+    }
+
+    /// Run `daemon` until a stop, and return how it ended (see [`Exit`](crate::Exit)).
+    ///
+    /// A configuration error is printed on stderr and returned as [`Exit::Config`](crate::Exit).
+    ///
+    /// ```no_run
+    /// use simple_daemon::{Context, Daemon, SimpleDaemon};
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Default)]
+    /// struct Worker { beats: u64 }
+    ///
+    /// impl Daemon for Worker {
+    ///     type Error = Infallible;
+    ///     fn tick(&mut self, _ctx: &Context) -> Result<(), Infallible> {
+    ///         self.beats += 1;
+    ///         log::info!("beat {}", self.beats);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// fn main() -> simple_daemon::Exit {
+    ///     SimpleDaemon::new("MyDaemon").interval(Duration::from_secs(60)).run(Worker::default())
+    /// }
+    /// ```
+    pub fn run<D: crate::Daemon>(&self, daemon: D) -> crate::Exit {
+        self.run_with(|| Ok::<D, std::convert::Infallible>(daemon))
+    }
+
+    /// Like [`run`](Self::run), building the state after logging is up and before `READY=1`;
+    /// an `Err` from `init` is logged at ERROR and ends the run with [`Exit::Failed`](crate::Exit).
+    pub fn run_with<D, E, F>(&self, init: F) -> crate::Exit
+    where
+        D: crate::Daemon,
+        E: std::fmt::Display,
+        F: FnOnce() -> Result<D, E>,
+    {
+        match self.config() {
+            Ok(config) => crate::runner::run(config, init),
+            Err(e) => crate::runner::config_failure(&e),
+        }
+    }
+}
+
+impl Config {
+    /// The daemon's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The stop mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// The tick interval, if any.
+    pub fn interval(&self) -> Option<Duration> {
+        self.interval
+    }
+    /// The log threshold.
+    pub fn level(&self) -> LevelFilter {
+        self.level
+    }
+    /// The log file name.
+    pub fn log_name(&self) -> &str {
+        &self.log_name
+    }
+    /// The rotation size limit in bytes.
+    pub fn max_log_size(&self) -> u64 {
+        self.max_log_size
+    }
+    /// The number of rotated files kept.
+    pub fn max_log_files(&self) -> usize {
+        self.max_log_files
+    }
+    /// The passive stop timeout, if any.
+    pub fn stop_timeout(&self) -> Option<Duration> {
+        self.stop_timeout
+    }
+    /// The watchdog period for a printed unit, if any.
+    pub fn watchdog(&self) -> Option<Duration> {
+        self.watchdog
+    }
+}
+
+fn check_name(name: &str) -> Result<(), Error> {
+    let bad = name.is_empty()
+        || name.len() > 64
+        || name
+            .chars()
+            .any(|c| c == '/' || c.is_whitespace() || c.is_control() || c == '[' || c == ':');
+    if bad {
+        return Err(Error::setting(
+            "name",
+            name,
+            "must be 1 to 64 characters without '/', ':', '[', spaces or control characters",
+        ));
+    }
+    Ok(())
+}
+
+fn check_file_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() || name == "." || name == ".." || name.contains('/') || name.contains('\0') {
+        return Err(Error::setting(
+            "log_name",
+            name,
+            "must be a plain file name, without '/'",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! [`Context`]: what a running tick can ask of its daemon, and the stop state behind it.
+//!
+//! The stop state is shared by the tick loop, the signal thread and the guard. It is a word of
+//! event bits read with one atomic load per tick, plus a mutex and condvar that only sleepers
+//! wait on, so a stop or reload request wakes any sleep at once.
+
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::config::Mode;
+use crate::notify::Notifier;
+
+/// Event bit: a stop was requested.
+pub(crate) const STOP: u8 = 1;
+/// Event bit: a reload (SIGHUP) is pending.
+pub(crate) const RELOAD: u8 = 2;
+
+/// Phase: running, nobody is ending the process.
+const RUNNING: u8 = 0;
+/// Phase: one thread owns the end of the process.
+const EXITING: u8 = 1;
+
+/// The state shared by the tick loop, the signal thread and the [`Context`].
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) name: String,
+    pub(crate) mode: Mode,
+    pub(crate) stop_timeout: Option<Duration>,
+    pub(crate) notify: Notifier,
+    /// True when a tick loop handles reloads (`run`); false for the guard, whose signal thread
+    /// acknowledges them itself.
+    pub(crate) has_loop: bool,
+    events: AtomicU8,
+    phase: AtomicU8,
+    stop_signal: AtomicI32,
+    lock: Mutex<()>,
+    cond: Condvar,
+}
+
+/// Why [`Shared::wait`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wake {
+    /// The deadline passed.
+    Deadline,
+    /// One of the awaited event bits is set (the bits).
+    Event(u8),
+}
+
+impl Shared {
+    pub(crate) fn new(
+        name: String,
+        mode: Mode,
+        stop_timeout: Option<Duration>,
+        notify: Notifier,
+        has_loop: bool,
+    ) -> Self {
+        Shared {
+            name,
+            mode,
+            stop_timeout,
+            notify,
+            has_loop,
+            events: AtomicU8::new(0),
+            phase: AtomicU8::new(RUNNING),
+            stop_signal: AtomicI32::new(0),
+            lock: Mutex::new(()),
+            cond: Condvar::new(),
+        }
+    }
+
+    /// The pending event bits (one relaxed-acquire load: the per-tick check).
+    #[inline]
+    pub(crate) fn events(&self) -> u8 {
+        self.events.load(Ordering::Acquire)
+    }
+
+    /// Set event bits and wake every sleeper. Returns the bits that were set before.
+    pub(crate) fn raise(&self, bits: u8) -> u8 {
+        // Set the bits under the lock so a sleeper between its check and its wait cannot miss
+        // the wake-up.
+        let _g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = self.events.fetch_or(bits, Ordering::AcqRel);
+        self.cond.notify_all();
+        before
+    }
+
+    /// Clear `bits`, returning whether any of them was set.
+    pub(crate) fn take(&self, bits: u8) -> bool {
+        self.events.fetch_and(!bits, Ordering::AcqRel) & bits != 0
+    }
+
+    /// Record the signal that asked for the stop.
+    pub(crate) fn set_stop_signal(&self, signo: i32) {
+        self.stop_signal.store(signo, Ordering::Relaxed);
+    }
+
+    /// Sleep until `deadline` or until one of the `mask` bits is set.
+    pub(crate) fn wait(&self, deadline: Instant, mask: u8) -> Wake {
+        let mut guard = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let ev = self.events.load(Ordering::Acquire) & mask;
+            if ev != 0 {
+                return Wake::Event(ev);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Wake::Deadline;
+            }
+            guard = self
+                .cond
+                .wait_timeout(guard, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// Claim the end of the process. Exactly one caller (the tick loop finishing, the signal
+    /// thread stopping aggressively, the stop timer) gets `true`; the others must not log the
+    /// end of the run nor exit.
+    pub(crate) fn claim_exit(&self) -> bool {
+        self.phase
+            .compare_exchange(RUNNING, EXITING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+}
+
+/// What a running daemon offers its `tick`: the stop request, an interruptible sleep, the name,
+/// and the systemd status line.
+///
+/// The macro passes it to a `tick` that takes a second parameter `&simple_daemon::Context`; a
+/// hand-written [`Daemon`](crate::Daemon) gets it in [`tick`](crate::Daemon::tick).
+///
+/// For unit tests of a tick outside a running daemon, [`Context::detached`] makes one that is
+/// never interrupted and sends nothing.
+///
+/// ```
+/// use simple_daemon::Context;
+/// use std::time::Duration;
+///
+/// let ctx = Context::detached("MyDaemon");
+/// assert_eq!(ctx.name(), "MyDaemon");
+/// assert!(!ctx.interrupted());
+/// assert!(ctx.sleep(Duration::from_millis(1))); // slept the whole time
+/// ctx.status("idle"); // sent to systemd only under a notify socket
+/// ```
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Context {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Context { shared }
+    }
+
+    /// A context that belongs to no running daemon: for unit tests of a `tick`.
+    ///
+    /// It is never interrupted, its [`status`](Self::status) goes nowhere, and its
+    /// [`sleep`](Self::sleep) sleeps the whole time.
+    pub fn detached(name: impl Into<String>) -> Self {
+        Context::new(Arc::new(Shared::new(
+            name.into(),
+            Mode::Passive,
+            None,
+            Notifier::disabled(),
+            false,
+        )))
+    }
+
+    /// Whether a stop has been requested (the seed's `interrupted`).
+    ///
+    /// A long tick in passive mode can check it to end early.
+    pub fn interrupted(&self) -> bool {
+        self.shared.events() & STOP != 0
+    }
+
+    /// Sleep for `duration`, returning early, at once, when a stop is requested.
+    ///
+    /// Returns `true` when it slept the whole time, `false` when a stop cut it short.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let deadline = Instant::now().checked_add(duration).unwrap_or_else(far_future);
+        self.shared.wait(deadline, STOP) == Wake::Deadline
+    }
+
+    /// The daemon's name.
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// The stop mode.
+    pub fn mode(&self) -> Mode {
+        self.shared.mode
+    }
+
+    /// Tell systemd a one-line status (`STATUS=`), shown by `systemctl status`.
+    ///
+    /// Nothing is sent when `$NOTIFY_SOCKET` is unset.
+    pub fn status(&self, status: &str) {
+        self.shared.notify.status(status);
+    }
+}
+
+/// A deadline far enough away to mean "never" without overflowing `Instant`.
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}

@@ -1,0 +1,199 @@
+//! The crate's error type and the process exit statuses.
+//!
+//! Every way start-up can fail is one [`Error`] variant whose `Display` is one sentence naming the
+//! setting and the value or path at fault. [`Exit`] is what a daemon run ends with; it maps to the
+//! documented exit statuses and can be returned from `main`.
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::process::{ExitCode, Termination};
+
+/// Exit status for a stop a signal asked for (also an escalated one).
+pub const EXIT_OK: u8 = 0;
+/// Exit status for a tick error, or `new()` failing.
+pub const EXIT_FAILURE: u8 = 1;
+/// Exit status for a command-line usage error (`EX_USAGE`).
+pub const EXIT_USAGE: u8 = 64;
+/// Exit status for a configuration that cannot work (`EX_CONFIG`).
+pub const EXIT_CONFIG: u8 = 78;
+/// Exit status after a panic in user code (Rust's own panic status).
+pub const EXIT_PANIC: u8 = 101;
+
+/// Why a daemon could not start.
+///
+/// Each variant's `Display` is one sentence that names the setting and the value or path, as it
+/// is printed on stderr before the process exits with [`EXIT_CONFIG`] (78).
+///
+/// ```
+/// use simple_daemon::{Error, SimpleDaemon};
+///
+/// let err = SimpleDaemon::new("demo").log_format("{time} {lvl}").config().unwrap_err();
+/// assert!(matches!(err, Error::Setting { setting: "log_format", .. }));
+/// assert_eq!(err.exit_code(), 78);
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting has a value that cannot work.
+    Setting {
+        /// The key, named as in the attribute (`log_format`, `max_log_size`, ...).
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A path the configuration names cannot be used (log directory, log file, syslog socket).
+    Path {
+        /// The key the path comes from (`log_path`, `log_name`, `syslog`).
+        setting: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+        /// The operating system's error, when there is one.
+        source: Option<io::Error>,
+    },
+    /// The signal handlers could not be installed.
+    Signals(io::Error),
+    /// A daemon has already been started in this process (the logger and signal handlers are
+    /// process-wide and installed once).
+    AlreadyStarted,
+}
+
+impl Error {
+    /// The exit status this error ends the process with: 78 (`EX_CONFIG`) for every variant.
+    ///
+    /// ```
+    /// assert_eq!(simple_daemon::Error::AlreadyStarted.exit_code(), 78);
+    /// ```
+    pub fn exit_code(&self) -> u8 {
+        EXIT_CONFIG
+    }
+
+    pub(crate) fn setting(
+        setting: &'static str,
+        value: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::Setting {
+            setting,
+            value: value.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn path(
+        setting: &'static str,
+        path: impl Into<PathBuf>,
+        reason: impl Into<String>,
+        source: Option<io::Error>,
+    ) -> Self {
+        Error::Path {
+            setting,
+            path: path.into(),
+            reason: reason.into(),
+            source,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Setting {
+                setting,
+                value,
+                reason,
+            } => {
+                write!(f, "invalid {setting} {value:?}: {reason}")
+            }
+            Error::Path {
+                setting,
+                path,
+                reason,
+                source,
+            } => {
+                write!(f, "{setting} {:?} {reason}", path.display().to_string())?;
+                match source {
+                    Some(e) => write!(f, ": {e}"),
+                    None => Ok(()),
+                }
+            }
+            Error::Signals(e) => write!(f, "cannot install the SIGINT/SIGTERM/SIGHUP handlers: {e}"),
+            Error::AlreadyStarted => f.write_str("a daemon is already running in this process"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Path { source: Some(e), .. } | Error::Signals(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// How a daemon run ended; return it from `main` to exit with the documented status.
+///
+/// | variant | status | when |
+/// |---|---|---|
+/// | [`Exit::Stopped`] | 0 | a SIGINT/SIGTERM asked for the stop (escalated stops too) |
+/// | [`Exit::Failed`] | 1 | `tick` returned `Err`, or building the state failed |
+/// | [`Exit::Usage`] | 64 | a command-line argument the binary does not know |
+/// | [`Exit::Config`] | 78 | a configuration that cannot work |
+/// | [`Exit::Panicked`] | 101 | user code panicked (message and location were logged) |
+///
+/// An aggressive stop never returns an `Exit`: the process ends from the signal thread with
+/// status 0 (see [`Mode::Aggressive`](crate::Mode::Aggressive)).
+///
+/// ```
+/// use simple_daemon::Exit;
+///
+/// assert_eq!(Exit::Stopped.code(), 0);
+/// assert_eq!(Exit::Config.code(), 78);
+/// fn main() -> Exit {
+///     Exit::Stopped
+/// }
+/// # let _ = main();
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Exit {
+    /// Stopped on request: status 0.
+    Stopped,
+    /// A tick error or a failed start of the user's state: status 1.
+    Failed,
+    /// A command-line usage error: status 64.
+    Usage,
+    /// A configuration that cannot work: status 78.
+    Config,
+    /// A panic in user code: status 101.
+    Panicked,
+}
+
+impl Exit {
+    /// The process exit status.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Stopped => EXIT_OK,
+            Exit::Failed => EXIT_FAILURE,
+            Exit::Usage => EXIT_USAGE,
+            Exit::Config => EXIT_CONFIG,
+            Exit::Panicked => EXIT_PANIC,
+        }
+    }
+}
+
+impl Termination for Exit {
+    fn report(self) -> ExitCode {
+        ExitCode::from(self.code())
+    }
+}
+
+impl From<Error> for Exit {
+    fn from(_: Error) -> Self {
+        Exit::Config
+    }
+}

@@ -1,0 +1,103 @@
+//! [`Running`]: the seed's hand-written-loop form, `with SimpleDaemon('MyDaemon') as sdh:`.
+//!
+//! Promises: on start the seed's lines are logged and the handlers installed; `READY=1` is sent;
+//! [`Running::sleep`] returns at once on a stop request and keeps systemd's watchdog fed;
+//! dropping the guard logs `Graceful Interrupt...`, tells systemd `STOPPING=1` and flushes.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+use crate::context::{far_future, Context, Wake, STOP};
+use crate::error::{Error, Exit};
+use crate::notify::Watchdog;
+use crate::runner;
+
+/// A started daemon whose loop the user writes; made by
+/// [`SimpleDaemon::start`](crate::SimpleDaemon::start).
+///
+/// In passive mode a SIGINT/SIGTERM sets [`interrupted`](Self::interrupted) and cuts
+/// [`sleep`](Self::sleep) short; in aggressive mode it ends the process at once from the signal
+/// thread (no destructor runs, this guard's included). SIGHUP re-opens the log file.
+///
+/// ```no_run
+/// use simple_daemon::SimpleDaemon;
+/// use std::time::Duration;
+///
+/// let daemon = SimpleDaemon::new("MyDaemon").start()?;
+/// while !daemon.interrupted() {
+///     simple_daemon::log::info!("working");
+///     daemon.sleep(Duration::from_secs(60));
+/// }
+/// drop(daemon); // logs "Graceful Interrupt..."
+/// # Ok::<(), simple_daemon::Error>(())
+/// ```
+#[derive(Debug)]
+#[must_use = "dropping the guard ends the daemon at once"]
+pub struct Running {
+    ctx: Context,
+    watchdog: Mutex<Option<Watchdog>>,
+}
+
+pub(crate) fn start(config: Config) -> Result<Running, Error> {
+    let shared = runner::startup(&config, false)?;
+    shared.notify.ready();
+    let watchdog = Mutex::new(Watchdog::new(&shared.notify));
+    Ok(Running {
+        ctx: Context::new(Arc::clone(&shared)),
+        watchdog,
+    })
+}
+
+impl Running {
+    /// Whether a stop has been requested (the seed's `interrupted`).
+    pub fn interrupted(&self) -> bool {
+        self.ctx.interrupted()
+    }
+
+    /// Sleep for `duration`, returning at once when a stop is requested, and feeding systemd's
+    /// watchdog meanwhile. Returns `true` when it slept the whole time.
+    pub fn sleep(&self, duration: Duration) -> bool {
+        let shared = &self.ctx.shared;
+        let end = Instant::now().checked_add(duration).unwrap_or_else(far_future);
+        let mut watchdog = self.watchdog.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            let now = Instant::now();
+            if let Some(w) = watchdog.as_mut() {
+                w.poll(&shared.notify, now);
+            }
+            let wake_at = watchdog.as_ref().map_or(end, |w| w.due().min(end));
+            match shared.wait(wake_at, STOP) {
+                Wake::Event(_) => return false,
+                Wake::Deadline if Instant::now() >= end => return true,
+                Wake::Deadline => {}
+            }
+        }
+    }
+
+    /// The daemon's name.
+    pub fn name(&self) -> &str {
+        self.ctx.name()
+    }
+
+    /// Tell systemd a one-line status (`STATUS=`); nothing is sent without `$NOTIFY_SOCKET`.
+    pub fn status(&self, status: &str) {
+        self.ctx.status(status);
+    }
+
+    /// The [`Context`], to hand to code written for a `tick`.
+    pub fn context(&self) -> &Context {
+        &self.ctx
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let exit = if std::thread::panicking() {
+            Exit::Panicked
+        } else {
+            Exit::Stopped
+        };
+        runner::finish(&self.ctx.shared, exit);
+    }
+}

@@ -1,0 +1,156 @@
+//! Turn a periodic `fn tick(&mut self)` into a well-behaved Linux/systemd service.
+//!
+//! `simple-daemon` is the Rust heir of the Python `simple_daemon` module: signal handling
+//! (SIGINT, SIGTERM, SIGHUP), logging to a rotating file, stdout and syslog in the seed's format,
+//! the seed's two stop modes ([`Mode::Passive`], [`Mode::Aggressive`]), a fixed-rate loop, and
+//! the systemd notification protocol.
+//!
+//! Everything that happens at run time lives in this crate and works without the macro: a
+//! builder, [`SimpleDaemon`], that ends in [`SimpleDaemon::start`] (a guard for a hand-written
+//! loop) or [`SimpleDaemon::run`] (a value implementing [`Daemon`]).
+//!
+//! ```no_run
+//! use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
+//! use std::convert::Infallible;
+//! use std::time::Duration;
+//!
+//! #[derive(Default)]
+//! struct Worker {
+//!     beats: u64,
+//! }
+//!
+//! impl Daemon for Worker {
+//!     type Error = Infallible;
+//!     fn tick(&mut self, _ctx: &Context) -> Result<(), Infallible> {
+//!         self.beats += 1;
+//!         simple_daemon::log::info!("beat {}", self.beats);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! fn main() -> Exit {
+//!     SimpleDaemon::new("MyDaemon")
+//!         .mode(Mode::Aggressive)
+//!         .interval(Duration::from_secs(60))
+//!         .run(Worker::default())
+//! }
+//! ```
+//!
+//! # Exit statuses
+//!
+//! See [`Exit`]: 0 for a stop a signal asked for (escalated ones too), 1 for a tick error or a
+//! failed start of the state, 64 for a usage error, 78 for a configuration that cannot work
+//! (one sentence on stderr naming the setting), 101 after a panic (logged first).
+#![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+#[doc(inline)]
+pub use simple_daemon_macros::daemon;
+
+mod config;
+mod context;
+mod error;
+mod guard;
+mod logging;
+mod notify;
+mod runner;
+mod signals;
+
+pub use config::{
+    Config, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
+};
+pub use context::Context;
+pub use error::{Error, Exit, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_PANIC, EXIT_USAGE};
+pub use guard::Running;
+
+/// The `log` crate, re-exported so a daemon depends on one crate: `simple_daemon::log::info!`.
+pub use log;
+
+/// A daemon's periodic work and its hooks: what [`SimpleDaemon::run`] runs.
+///
+/// `tick` is called back to back, or at the fixed rate of
+/// [`interval`](SimpleDaemon::interval). `on_stop` runs after a passive stop (never after an
+/// aggressive one), `on_reload` on SIGHUP, between ticks.
+///
+/// ```
+/// use simple_daemon::{Context, Daemon};
+///
+/// struct Counter(u32);
+///
+/// impl Daemon for Counter {
+///     type Error = String;
+///     fn tick(&mut self, _ctx: &Context) -> Result<(), String> {
+///         self.0 += 1;
+///         if self.0 > 3 { Err(format!("too many: {}", self.0)) } else { Ok(()) }
+///     }
+/// }
+///
+/// let ctx = Context::detached("counter");
+/// let mut c = Counter(0);
+/// for _ in 0..3 {
+///     c.tick(&ctx).unwrap();
+/// }
+/// assert_eq!(c.tick(&ctx).unwrap_err(), "too many: 4");
+/// ```
+pub trait Daemon {
+    /// What a failing tick returns; it is logged at ERROR and the daemon exits with status 1.
+    type Error: std::fmt::Display;
+
+    /// One pass of the work.
+    ///
+    /// # Errors
+    ///
+    /// An `Err` ends the daemon: it is logged at ERROR and the process exits with status 1.
+    fn tick(&mut self, ctx: &Context) -> Result<(), Self::Error>;
+
+    /// Called once after a passive stop, before `Graceful Interrupt...` is logged.
+    fn on_stop(&mut self) {}
+
+    /// Called on SIGHUP, between ticks, after the log file was re-opened.
+    fn on_reload(&mut self) {}
+}
+
+/// Used by the code `#[daemon]` generates. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::config::{Mode, SimpleDaemon};
+    pub use crate::context::Context;
+    pub use crate::error::Exit;
+    pub use crate::Daemon;
+    pub use log::LevelFilter;
+
+    /// The return types a `tick` may have: `()` or `Result<(), E: Display>`.
+    pub trait TickReturn {
+        /// The error type.
+        type Error: std::fmt::Display;
+        /// As a `Result`.
+        fn into_result(self) -> Result<(), Self::Error>;
+    }
+
+    impl TickReturn for () {
+        type Error = std::convert::Infallible;
+        #[inline]
+        fn into_result(self) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    impl<E: std::fmt::Display> TickReturn for Result<(), E> {
+        type Error = E;
+        #[inline]
+        fn into_result(self) -> Result<(), E> {
+            self
+        }
+    }
+
+    /// The generated `main`: command-line handling, then [`SimpleDaemon::run_with`].
+    pub fn main<D, E, F>(builder: SimpleDaemon, version: &str, init: F) -> Exit
+    where
+        D: Daemon,
+        E: std::fmt::Display,
+        F: FnOnce() -> Result<D, E>,
+    {
+        let _ = version;
+        builder.run_with(init)
+    }
+}

@@ -1,0 +1,1 @@
+//! Cross-crate tests of simple-daemon (see `tests/`).
