@@ -1,1 +1,122 @@
-//! Cross-crate tests of simple-daemon (see `tests/`).
+//! Shared harness for the cross-crate tests: spawn a daemon binary as a real child process,
+//! send it real signals, and wait on observable events (a line in a file) with bounded polls.
+//!
+//! ```
+//! let dir = simple_daemon_tests::TempDir::new("doc");
+//! std::fs::write(dir.path().join("a.log"), "x - PID: 1\n").unwrap();
+//! assert!(simple_daemon_tests::wait_for_line(&dir.path().join("a.log"), "PID: ", simple_daemon_tests::PATIENCE));
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, ExitStatus};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something that should happen at once. Generous, because CI
+/// machines are shared; it bounds a failing test, it is never a timing assertion.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A temporary directory removed on drop.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new empty directory under the system temp dir, named after `tag`.
+    pub fn new(tag: &str) -> Self {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = std::env::temp_dir().join(format!("sd-test-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("create temp dir");
+        TempDir(p)
+    }
+
+    /// Its path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Send `signal` to process `pid`.
+pub fn kill(pid: u32, signal: i32) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {signal}) failed: {}",
+        std::io::Error::last_os_error()
+    );
+}
+
+/// The contents of a file, or empty when it does not exist (yet).
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// Poll `path` until a line contains `needle`; `false` after `patience`.
+pub fn wait_for_line(path: &Path, needle: &str, patience: Duration) -> bool {
+    wait_until(patience, || read(path).lines().any(|l| l.contains(needle)))
+}
+
+/// Poll until `cond` holds; `false` after `patience`.
+pub fn wait_until(patience: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + patience;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Wait for `child` to exit; kills it and panics after `patience`.
+pub fn wait_exit(child: &mut Child, patience: Duration) -> ExitStatus {
+    let end = Instant::now() + patience;
+    loop {
+        if let Some(st) = child.try_wait().expect("try_wait") {
+            return st;
+        }
+        if Instant::now() >= end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("daemon {} did not exit within {patience:?}", child.id());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The lines of a log file that contain `needle`.
+pub fn lines_with(path: &Path, needle: &str) -> Vec<String> {
+    read(path)
+        .lines()
+        .filter(|l| l.contains(needle))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The position of the first line containing `needle`, for order assertions.
+pub fn position(log: &str, needle: &str) -> Option<usize> {
+    log.lines().position(|l| l.contains(needle))
+}
+
+/// Whether end-to-end peers are required (CI sets `SIMPLE_DAEMON_E2E=required`): a test that
+/// cannot start its peer fails then, and is reported as skipped otherwise.
+pub fn e2e_required() -> bool {
+    std::env::var("SIMPLE_DAEMON_E2E").is_ok_and(|v| v == "required")
+}
+
+/// Skip (print the reason and return `true`) or fail, when a peer is unavailable.
+pub fn skip_or_fail(reason: &str) -> bool {
+    assert!(!e2e_required(), "SIMPLE_DAEMON_E2E=required, but {reason}");
+    eprintln!("SKIPPED: {reason}");
+    true
+}

@@ -1,0 +1,155 @@
+//! A test daemon for the stop-ladder tests, configured by environment variables:
+//!
+//! | variable | values | default |
+//! |---|---|---|
+//! | `SD_LOG_DIR` | log directory | required |
+//! | `SD_MODE` | `passive`, `aggressive` | `passive` |
+//! | `SD_FORM` | `run` (a [`Daemon`]), `guard` (the hand-written loop) | `run` |
+//! | `SD_INTERVAL_MS` | tick interval | none |
+//! | `SD_STOP_TIMEOUT_MS` | passive stop timeout | none |
+//! | `SD_TICK` | `quick`, `sleep:<ms>`, `block` (60 s sleep), `lock` (blocked on a held mutex), `read` (blocked on a pipe), `error:<n>`, `panic:<n>`, `ctx_sleep` (60 s `Context::sleep`) | `quick` |
+//! | `SD_NEW` | `ok`, `error` | `ok` |
+//! | `SD_STOP_PANIC`, `SD_RELOAD_PANIC` | set: `on_stop` / `on_reload` panic | unset |
+//!
+//! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
+//! `on_reload ran`.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use simple_daemon::log::info;
+use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_ms(name: &str) -> Option<Duration> {
+    env(name).and_then(|v| v.parse().ok()).map(Duration::from_millis)
+}
+
+struct Worker {
+    n: u64,
+    tick: String,
+    held: Arc<Mutex<()>>,
+}
+
+enum Failure {
+    Tick(u64),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Tick(n) => write!(f, "tick {n} could not reach the upstream"),
+        }
+    }
+}
+
+impl Worker {
+    fn work(&mut self, ctx: &Context) -> Result<(), Failure> {
+        self.n += 1;
+        let n = self.n;
+        info!("tick {n} start");
+        let (what, arg) = self.tick.split_once(':').unwrap_or((self.tick.as_str(), ""));
+        let arg: u64 = arg.parse().unwrap_or(0);
+        match what {
+            "sleep" => std::thread::sleep(Duration::from_millis(arg)),
+            "block" => std::thread::sleep(Duration::from_secs(60)),
+            "ctx_sleep" => {
+                ctx.sleep(Duration::from_secs(60));
+            }
+            "lock" => {
+                let held = Arc::clone(&self.held);
+                let (tx, rx) = std::sync::mpsc::channel();
+                std::thread::spawn(move || {
+                    let _g = held.lock();
+                    let _ = tx.send(());
+                    std::thread::sleep(Duration::from_secs(3600));
+                });
+                let _ = rx.recv();
+                let _g = self.held.lock();
+            }
+            "read" => {
+                let mut fds = [0; 2];
+                // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+                unsafe { libc::pipe(fds.as_mut_ptr()) };
+                // SAFETY: fds[0] is a fresh pipe read end owned by nobody else.
+                let mut r = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[0]) };
+                let mut b = [0u8; 1];
+                let _ = r.read(&mut b);
+            }
+            "error" if n >= arg => return Err(Failure::Tick(n)),
+            "panic" if n >= arg => panic!("tick {n} found the queue corrupted"),
+            _ => {}
+        }
+        info!("tick {n} end");
+        Ok(())
+    }
+}
+
+impl Daemon for Worker {
+    type Error = Failure;
+    fn tick(&mut self, ctx: &Context) -> Result<(), Failure> {
+        self.work(ctx)
+    }
+    fn on_stop(&mut self) {
+        info!("on_stop ran");
+        if env("SD_STOP_PANIC").is_some() {
+            panic!("on_stop failed to close the connection");
+        }
+    }
+    fn on_reload(&mut self) {
+        info!("on_reload ran");
+        if env("SD_RELOAD_PANIC").is_some() {
+            panic!("on_reload could not parse the new configuration");
+        }
+    }
+}
+
+fn main() -> Exit {
+    let mut b = SimpleDaemon::new("RtDaemon");
+    if let Some(dir) = env("SD_LOG_DIR") {
+        b = b.log_path(dir);
+    }
+    if env("SD_MODE").as_deref() == Some("aggressive") {
+        b = b.mode(Mode::Aggressive);
+    }
+    if let Some(i) = env_ms("SD_INTERVAL_MS") {
+        b = b.interval(i);
+    }
+    if let Some(t) = env_ms("SD_STOP_TIMEOUT_MS") {
+        b = b.stop_timeout(t);
+    }
+    if env("SD_STREAM").is_some() {
+        b = b.stream(true);
+    }
+    let mut worker = Worker {
+        n: 0,
+        tick: env("SD_TICK").unwrap_or_else(|| "quick".into()),
+        held: Arc::new(Mutex::new(())),
+    };
+    if env("SD_FORM").as_deref() == Some("guard") {
+        let daemon = match b.start() {
+            Ok(d) => d,
+            Err(e) => {
+                eprintln!("rt_daemon: {e}");
+                return Exit::from(e);
+            }
+        };
+        let interval = env_ms("SD_INTERVAL_MS").unwrap_or(Duration::from_secs(60));
+        while !daemon.interrupted() {
+            if let Err(e) = worker.work(daemon.context()) {
+                simple_daemon::log::error!("{e}");
+                return Exit::Failed;
+            }
+            daemon.sleep(interval);
+        }
+        return Exit::Stopped;
+    }
+    if env("SD_NEW").as_deref() == Some("error") {
+        return b.run_with(|| Err::<Worker, _>("cannot connect to the database at db:5432"));
+    }
+    b.run(worker)
+}

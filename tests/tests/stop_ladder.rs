@@ -1,0 +1,369 @@
+//! The stop ladder of DESIGN.md, on real processes with real signals.
+//!
+//! Every wait is on an observable event (a log line, the child's exit) bounded by
+//! [`PATIENCE`] (20 s); where a test proves "at once", the thing it must not wait for is a 60 s
+//! sleep, so a daemon that waited would fail the bound without any timing assertion.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use simple_daemon_tests::{kill, position, read, wait_exit, wait_for_line, TempDir, PATIENCE};
+
+const SIGHUP: i32 = libc::SIGHUP;
+const SIGINT: i32 = libc::SIGINT;
+const SIGTERM: i32 = libc::SIGTERM;
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+    _dir: TempDir,
+}
+
+fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
+    let dir = TempDir::new(tag);
+    let log = dir.path().join("RtDaemon.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+        .env("SD_LOG_DIR", dir.path())
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rt_daemon");
+    let d = Daemon {
+        child,
+        log,
+        _dir: dir,
+    };
+    assert!(
+        wait_for_line(&d.log, "Mode: ", PATIENCE),
+        "no start lines:\n{}",
+        read(&d.log)
+    );
+    d
+}
+
+impl Daemon {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+    fn wait_line(&self, needle: &str) {
+        assert!(
+            wait_for_line(&self.log, needle, PATIENCE),
+            "no line {needle:?} in:\n{}",
+            read(&self.log)
+        );
+    }
+    fn signal(&self, sig: i32) {
+        kill(self.pid(), sig);
+    }
+    fn exit(mut self) -> (i32, String) {
+        let st = wait_exit(&mut self.child, PATIENCE);
+        (st.code().unwrap_or(-1), read(&self.log))
+    }
+}
+
+fn before(log: &str, a: &str, b: &str) {
+    let (pa, pb) = (position(log, a), position(log, b));
+    assert!(
+        pa.is_some() && pb.is_some() && pa < pb,
+        "expected {a:?} before {b:?} in:\n{log}"
+    );
+}
+
+fn absent(log: &str, needle: &str) {
+    assert!(!log.contains(needle), "unexpected {needle:?} in:\n{log}");
+}
+
+#[test]
+fn start_lines_keep_the_seeds_wording() {
+    let d = start("start", &[("SD_INTERVAL_MS", "60000")]);
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0);
+    for (i, needle) in [
+        " - RtDaemon - INFO - PID: ",
+        " - RtDaemon - DEBUG - Set signal handler: 2",
+        " - RtDaemon - DEBUG - Set signal handler: 15",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let line = log.lines().nth(i).unwrap_or_default();
+        assert!(line.contains(needle), "line {i} is {line:?}, expected {needle:?}");
+    }
+    before(
+        &log,
+        "Set signal handler: 15",
+        " - RtDaemon - INFO - Mode: PASSIVE",
+    );
+    before(&log, "Mode: PASSIVE", "tick 1 start");
+    // 2018-11-27 13:47:59,971: comma before milliseconds.
+    let first = log.lines().next().unwrap_or_default();
+    assert_eq!(
+        first.as_bytes().get(19),
+        Some(&b','),
+        "seed time stamp in {first:?}"
+    );
+}
+
+#[test]
+fn passive_stop_cuts_the_interval_sleep_at_once() {
+    let d = start("passive-sleep", &[("SD_INTERVAL_MS", "60000")]);
+    d.wait_line("tick 1 end");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "tick 1 end", "interrupted == True");
+    before(&log, "interrupted == True", "Received 15 signal.");
+    before(&log, "Received 15 signal.", "on_stop ran");
+    before(&log, "on_stop ran", "Graceful Interrupt...");
+    absent(&log, "tick 2 start");
+}
+
+#[test]
+fn passive_stop_lets_the_tick_in_progress_finish_and_starts_no_other() {
+    let d = start("passive-tick", &[("SD_TICK", "sleep:1500")]);
+    d.wait_line("tick 1 start");
+    d.signal(SIGINT);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "Received 2 signal.", "tick 1 end");
+    before(&log, "tick 1 end", "on_stop ran");
+    before(&log, "on_stop ran", "Graceful Interrupt...");
+    absent(&log, "tick 2 start");
+}
+
+#[test]
+fn passive_stop_cuts_a_context_sleep_inside_the_tick() {
+    let d = start("passive-ctx", &[("SD_TICK", "ctx_sleep")]);
+    d.wait_line("tick 1 start");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "Received 15 signal.", "tick 1 end");
+    before(&log, "tick 1 end", "Graceful Interrupt...");
+}
+
+fn aggressive_stop_with_tick(tick: &str) {
+    let d = start(
+        &format!("aggr-{tick}"),
+        &[("SD_MODE", "aggressive"), ("SD_TICK", tick)],
+    );
+    d.wait_line("tick 1 start");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "Mode: AGGRESSIVE", "Received 15 signal.");
+    before(&log, "Received 15 signal.", "Graceful Interrupt...");
+    absent(&log, "tick 1 end");
+    absent(&log, "on_stop ran");
+    assert!(
+        log.ends_with("Graceful Interrupt...\n"),
+        "Graceful Interrupt... must be the last line:\n{log}"
+    );
+}
+
+#[test]
+fn aggressive_stop_does_not_wait_for_a_tick_sleeping_60s() {
+    aggressive_stop_with_tick("block");
+}
+
+#[test]
+fn aggressive_stop_does_not_wait_for_a_tick_blocked_on_a_lock() {
+    aggressive_stop_with_tick("lock");
+}
+
+#[test]
+fn aggressive_stop_does_not_wait_for_a_tick_blocked_in_a_read() {
+    aggressive_stop_with_tick("read");
+}
+
+#[test]
+fn second_signal_escalates_a_slow_passive_stop() {
+    let d = start("escalate-signal", &[("SD_TICK", "block")]);
+    d.wait_line("tick 1 start");
+    d.signal(SIGTERM);
+    d.wait_line("Received 15 signal.");
+    d.signal(SIGINT);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(
+        &log,
+        "Received 2 signal.",
+        "WARN - Second stop signal (2): stopping at once",
+    );
+    before(&log, "Second stop signal", "Graceful Interrupt...");
+    absent(&log, "tick 1 end");
+    absent(&log, "on_stop ran");
+}
+
+#[test]
+fn stop_timeout_escalates_a_slow_passive_stop() {
+    let d = start(
+        "escalate-timeout",
+        &[("SD_TICK", "block"), ("SD_STOP_TIMEOUT_MS", "300")],
+    );
+    d.wait_line("tick 1 start");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(
+        &log,
+        "Received 15 signal.",
+        "WARN - stop_timeout of 300ms elapsed",
+    );
+    before(&log, "stop_timeout of 300ms elapsed", "Graceful Interrupt...");
+    absent(&log, "tick 1 end");
+}
+
+#[test]
+fn stop_timeout_does_not_fire_when_the_tick_ends_in_time() {
+    let d = start(
+        "timeout-unused",
+        &[("SD_TICK", "sleep:200"), ("SD_STOP_TIMEOUT_MS", "30000")],
+    );
+    d.wait_line("tick 1 start");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "on_stop ran", "Graceful Interrupt...");
+    absent(&log, "WARN");
+}
+
+#[test]
+fn sighup_runs_on_reload_between_ticks_and_keeps_running() {
+    let d = start("reload", &[("SD_TICK", "sleep:300")]);
+    d.wait_line("tick 1 start");
+    d.signal(SIGHUP);
+    d.wait_line("on_reload ran");
+    d.wait_line("tick 3 end");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    // Between ticks: the line before `on_reload ran` ends a tick, the line after starts one.
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("tick ") || l.contains("on_reload"))
+        .collect();
+    let i = lines
+        .iter()
+        .position(|l| l.contains("on_reload ran"))
+        .expect("reload line");
+    assert!(
+        lines[i - 1].contains(" end"),
+        "on_reload ran during a tick:\n{log}"
+    );
+    assert!(
+        lines.get(i + 1).is_none_or(|l| l.contains(" start")),
+        "on_reload ran during a tick:\n{log}"
+    );
+}
+
+#[test]
+fn sighup_during_the_interval_sleep_runs_on_reload_at_once() {
+    let d = start("reload-sleep", &[("SD_INTERVAL_MS", "60000")]);
+    d.wait_line("tick 1 end");
+    d.signal(SIGHUP);
+    d.wait_line("on_reload ran");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    absent(&log, "tick 2 start");
+}
+
+#[test]
+fn a_tick_error_is_logged_and_exits_1() {
+    let d = start("tick-error", &[("SD_TICK", "error:2")]);
+    let (code, log) = d.exit();
+    assert_eq!(code, 1, "{log}");
+    before(
+        &log,
+        "tick 1 end",
+        "ERROR - Tick failed: tick 2 could not reach the upstream",
+    );
+    absent(&log, "Graceful Interrupt...");
+}
+
+#[test]
+fn a_panic_is_logged_with_its_location_and_exits_101() {
+    let d = start("panic", &[("SD_TICK", "panic:2")]);
+    let (code, log) = d.exit();
+    assert_eq!(code, 101, "{log}");
+    before(
+        &log,
+        "tick 1 end",
+        "ERROR - thread 'main' panicked at tests/src/bin/rt_daemon.rs:",
+    );
+    before(&log, "panicked at", "tick 2 found the queue corrupted");
+}
+
+#[test]
+fn a_panic_in_on_stop_is_logged_and_exits_101() {
+    let d = start(
+        "panic-stop",
+        &[("SD_INTERVAL_MS", "60000"), ("SD_STOP_PANIC", "1")],
+    );
+    d.wait_line("tick 1 end");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 101, "{log}");
+    before(&log, "on_stop ran", "on_stop failed to close the connection");
+}
+
+#[test]
+fn a_failing_new_is_logged_and_exits_1() {
+    let d = start("new-error", &[("SD_NEW", "error")]);
+    let (code, log) = d.exit();
+    assert_eq!(code, 1, "{log}");
+    assert!(
+        log.contains("ERROR - Start-up failed: cannot connect to the database at db:5432"),
+        "{log}"
+    );
+    absent(&log, "tick 1 start");
+}
+
+#[test]
+fn guard_passive_stop_cuts_the_sleep_and_logs_graceful_interrupt() {
+    let d = start("guard-passive", &[("SD_FORM", "guard")]);
+    d.wait_line("tick 1 end");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "interrupted == True", "Received 15 signal.");
+    before(&log, "Received 15 signal.", "Graceful Interrupt...");
+    absent(&log, "tick 2 start");
+}
+
+#[test]
+fn guard_aggressive_stop_ends_a_blocked_loop() {
+    let d = start(
+        "guard-aggr",
+        &[
+            ("SD_FORM", "guard"),
+            ("SD_MODE", "aggressive"),
+            ("SD_TICK", "block"),
+        ],
+    );
+    d.wait_line("tick 1 start");
+    d.signal(SIGINT);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "Received 2 signal.", "Graceful Interrupt...");
+    absent(&log, "tick 1 end");
+}
+
+#[test]
+fn an_unusable_log_path_exits_78_with_one_sentence() {
+    let dir = TempDir::new("config");
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+        .env("SD_LOG_DIR", file.join("logs"))
+        .output()
+        .expect("run rt_daemon");
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "one sentence: {err:?}");
+    assert!(err.contains("log_path") && err.contains("not-a-dir"), "{err}");
+}
