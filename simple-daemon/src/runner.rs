@@ -33,6 +33,7 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 
 /// Install logging, signals and the panic hook, and log the seed's start lines.
 pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Error> {
+    let signals = signals::install()?;
     logging::install(config)?;
     log::info!("PID: {}", std::process::id());
     let (notify, warnings) = Notifier::from_env();
@@ -46,7 +47,7 @@ pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Er
         notify,
         has_loop,
     ));
-    signals::spawn(Arc::clone(&shared))?;
+    signals::spawn(signals, Arc::clone(&shared))?;
     install_panic_hook();
     log::info!("Mode: {}", config.mode);
     Ok(shared)

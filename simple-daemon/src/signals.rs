@@ -26,9 +26,15 @@ pub(crate) const FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// The signals handled, in the order the seed logs them (`Set signal handler: 2`, `... 15`).
 const HANDLED: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 
-/// Install the handlers and start the signal thread.
-pub(crate) fn spawn(shared: Arc<Shared>) -> Result<(), Error> {
-    let mut signals = Signals::new(HANDLED).map_err(Error::Signals)?;
+/// Install the handlers. Signals that arrive from now on are queued (in signal-hook's pipe)
+/// until [`spawn`] starts the thread that acts on them, so a SIGTERM during start-up is a stop,
+/// not a death by the default action.
+pub(crate) fn install() -> Result<Signals, Error> {
+    Signals::new(HANDLED).map_err(Error::Signals)
+}
+
+/// Start the signal thread on handlers made by [`install`].
+pub(crate) fn spawn(mut signals: Signals, shared: Arc<Shared>) -> Result<(), Error> {
     for signo in HANDLED {
         log::debug!("Set signal handler: {signo}");
     }
