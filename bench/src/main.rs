@@ -1,0 +1,368 @@
+//! `cargo run --release -p simple-daemon-bench`: every comparison in one run, pair by pair so
+//! machine drift cancels, printed as a markdown table of medians, min-max and ratios.
+//!
+//! Rows: start-up (exec to first log line, and to `READY=1`), idle RSS and threads, passive and
+//! aggressive stop latency, loop overhead per tick, and the logging rows of `log_throughput`
+//! when that binary is built. Anchors: the Python seed reference (`bench/seed/`), run with the
+//! real interpreter binary, and the bare limit (`bench_bare`).
+//!
+//! Options: `--runs N` (default 20), `--no-seed-passive` (skip the one ~60 s sample of the seed's
+//! passive stop, which waits out its sleep), `--no-logging` (skip the logging rows).
+//! It is a benchmark, not a test: it never fails on a slow machine, it reports.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One implementation under measurement.
+#[derive(Clone, Copy, PartialEq)]
+enum Who {
+    Ours,
+    Bare,
+    Seed,
+}
+
+impl Who {
+    fn label(self) -> &'static str {
+        match self {
+            Who::Ours => "simple-daemon",
+            Who::Bare => "bare limit",
+            Who::Seed => "Python seed",
+        }
+    }
+}
+
+struct Env {
+    bin_dir: PathBuf,
+    python: Option<PathBuf>,
+    seed_script: PathBuf,
+    work: PathBuf,
+}
+
+/// What one start/stop cycle measured.
+#[derive(Default)]
+struct Sample {
+    first_line: f64,
+    ready: Option<f64>,
+    rss_kib: f64,
+    threads: f64,
+    stop: f64,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn command(env: &Env, who: Who, mode: &str, dir: &Path) -> Option<Command> {
+    let mut c = match who {
+        Who::Ours => {
+            let mut c = Command::new(env.bin_dir.join("bench_ours"));
+            c.arg(dir).arg(mode);
+            c
+        }
+        Who::Bare => {
+            let mut c = Command::new(env.bin_dir.join("bench_bare"));
+            c.arg(dir.join("bare.log")).arg(mode);
+            c
+        }
+        Who::Seed => {
+            let mut c = Command::new(env.python.as_ref()?);
+            c.arg(&env.seed_script).arg(dir).arg(mode);
+            c
+        }
+    };
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    Some(c)
+}
+
+fn proc_status(pid: u32, key: &str) -> f64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN)
+}
+
+fn wait_child(child: &mut Child, patience: Duration) -> Option<Instant> {
+    let end = Instant::now() + patience;
+    loop {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Some(Instant::now());
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_micros(50));
+    }
+}
+
+/// Start, read the first line (and READY), sample RSS and threads when idle, SIGTERM, time the exit.
+fn cycle(env: &Env, who: Who, mode: &str, n: usize) -> Option<Sample> {
+    let dir = env
+        .work
+        .join(format!("{}-{mode}-{n}", who.label().replace(' ', "_")));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).ok()?;
+    let sock_path = dir.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).ok()?;
+    sock.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let mut cmd = command(env, who, mode, &dir)?;
+    if who != Who::Seed {
+        cmd.env("NOTIFY_SOCKET", &sock_path);
+    }
+    let t0 = Instant::now();
+    let mut child = cmd.spawn().ok()?;
+    let mut out = BufReader::new(child.stdout.take()?);
+    let mut line = String::new();
+    out.read_line(&mut line).ok()?;
+    let first_line = ms(t0.elapsed());
+    let ready = if who == Who::Seed {
+        None
+    } else {
+        let mut buf = [0u8; 256];
+        loop {
+            let n = sock.recv(&mut buf).ok()?;
+            if buf[..n].split(|b| *b == b'\n').any(|l| l == b"READY=1") {
+                break Some(ms(t0.elapsed()));
+            }
+        }
+    };
+    // Drain stdout in the background so a full pipe never blocks the daemon.
+    std::thread::spawn(move || for _ in out.lines() {});
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = child.id();
+    let rss_kib = proc_status(pid, "VmRSS:");
+    let threads = proc_status(pid, "Threads:");
+    let t1 = Instant::now();
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let end = wait_child(&mut child, Duration::from_secs(90))?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(Sample {
+        first_line,
+        ready,
+        rss_kib,
+        threads,
+        stop: ms(end - t1),
+    })
+}
+
+#[derive(Default, Clone)]
+struct Stat(Vec<f64>);
+
+impl Stat {
+    fn push(&mut self, v: f64) {
+        if v.is_finite() {
+            self.0.push(v);
+        }
+    }
+    fn median(&self) -> Option<f64> {
+        let mut v = self.0.clone();
+        if v.is_empty() {
+            return None;
+        }
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        Some(if v.len() % 2 == 0 {
+            (v[m - 1] + v[m]) / 2.0
+        } else {
+            v[m]
+        })
+    }
+    fn cell(&self, unit: &str) -> String {
+        match self.median() {
+            None => "n/a".into(),
+            Some(m) => {
+                let (lo, hi) = self
+                    .0
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(a, b), x| (a.min(*x), b.max(*x)));
+                format!("{} {unit} ({}-{}, n={})", fmt(m), fmt(lo), fmt(hi), self.0.len())
+            }
+        }
+    }
+}
+
+fn fmt(x: f64) -> String {
+    if x >= 100.0 {
+        format!("{x:.0}")
+    } else if x >= 10.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn ratio(a: &Stat, b: &Stat) -> String {
+    match (a.median(), b.median()) {
+        (Some(x), Some(y)) if y > 0.0 => format!("{:.2}x", x / y),
+        _ => "n/a".into(),
+    }
+}
+
+struct Row {
+    name: &'static str,
+    unit: &'static str,
+    cols: [Stat; 3],
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let runs = args
+        .iter()
+        .position(|a| a == "--runs")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20usize);
+    let seed_passive = !args.iter().any(|a| a == "--no-seed-passive");
+    let logging = !args.iter().any(|a| a == "--no-logging");
+    let exe = std::env::current_exe().expect("current exe");
+    let bin_dir = exe.parent().expect("bin dir").to_path_buf();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let env = Env {
+        bin_dir: bin_dir.clone(),
+        python: python.clone(),
+        seed_script: root.join("seed/simple_daemon_seed.py"),
+        work: std::env::temp_dir().join(format!("sd-bench-{}", std::process::id())),
+    };
+    let _ = std::fs::create_dir_all(&env.work);
+    eprintln!("bench: {runs} runs per row, pair by pair; python: {python:?}");
+
+    // The seed's passive stop waits out its 60 s sleep: one sample, in the background.
+    let seed_passive = seed_passive.then(|| {
+        let env2 = Env {
+            work: env.work.join("seed-passive"),
+            python: python.clone(),
+            bin_dir: bin_dir.clone(),
+            seed_script: env.seed_script.clone(),
+        };
+        std::thread::spawn(move || cycle(&env2, Who::Seed, "passive", 0).map(|s| s.stop))
+    });
+
+    let who = [Who::Ours, Who::Bare, Who::Seed];
+    let mut rows = vec![
+        Row {
+            name: "start-up: exec to first log line",
+            unit: "ms",
+            cols: Default::default(),
+        },
+        Row {
+            name: "start-up: exec to READY=1",
+            unit: "ms",
+            cols: Default::default(),
+        },
+        Row {
+            name: "idle RSS",
+            unit: "KiB",
+            cols: Default::default(),
+        },
+        Row {
+            name: "idle threads",
+            unit: "",
+            cols: Default::default(),
+        },
+        Row {
+            name: "stop latency, passive, SIGTERM in a 60 s interval sleep",
+            unit: "ms",
+            cols: Default::default(),
+        },
+        Row {
+            name: "stop latency, aggressive, tick blocked in a 60 s sleep",
+            unit: "ms",
+            cols: Default::default(),
+        },
+    ];
+    for n in 0..runs {
+        for mode in ["passive", "aggressive"] {
+            for (i, w) in who.iter().enumerate() {
+                if *w == Who::Seed && mode == "passive" {
+                    continue;
+                }
+                let Some(s) = cycle(&env, *w, mode, n) else {
+                    continue;
+                };
+                if mode == "aggressive" {
+                    rows[0].cols[i].push(s.first_line);
+                    if let Some(r) = s.ready {
+                        rows[1].cols[i].push(r);
+                    }
+                    rows[2].cols[i].push(s.rss_kib);
+                    rows[3].cols[i].push(s.threads);
+                    rows[5].cols[i].push(s.stop);
+                } else {
+                    rows[4].cols[i].push(s.stop);
+                }
+            }
+        }
+    }
+    // Loop overhead: the same tick under the daemon and in a bare loop, in one process per pair.
+    let mut per_tick = Row {
+        name: "loop overhead per tick, interval 0",
+        unit: "ns",
+        cols: Default::default(),
+    };
+    for n in 0..runs.min(10) {
+        let dir = env.work.join(format!("overhead-{n}"));
+        let _ = std::fs::create_dir_all(&dir);
+        let out = Command::new(bin_dir.join("bench_ours"))
+            .arg(&dir)
+            .args(["overhead", "100000000"])
+            .output();
+        if let Ok(o) = out {
+            let s = String::from_utf8_lossy(&o.stdout);
+            let v: Vec<f64> = s.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            if let [bare, ours] = v[..] {
+                per_tick.cols[0].push(ours);
+                per_tick.cols[1].push(bare);
+            }
+        }
+    }
+    rows.push(per_tick);
+    if let Some(h) = seed_passive {
+        if let Ok(Some(stop)) = h.join() {
+            rows[4].cols[2].push(stop);
+        }
+    }
+
+    println!(
+        "| row | {} | {} | {} | ours / bare | ours / seed |",
+        who[0].label(),
+        who[1].label(),
+        who[2].label()
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.cols[0].cell(r.unit),
+            r.cols[1].cell(r.unit),
+            r.cols[2].cell(r.unit),
+            ratio(&r.cols[0], &r.cols[1]),
+            ratio(&r.cols[0], &r.cols[2]),
+        );
+    }
+    if logging {
+        let lt = bin_dir.join("log_throughput");
+        if lt.exists() {
+            println!();
+            let _ = Command::new(lt).status();
+        } else {
+            println!("\n(logging rows: `log_throughput` is not built)");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&env.work);
+}
