@@ -1,23 +1,49 @@
 //! The systemd notification protocol (`sd_notify`): readiness, status, watchdog, reload, stop.
 //!
 //! Promises: nothing is sent, and nothing fails, when `$NOTIFY_SOCKET` is unset; the variable is
-//! never unset (a child process the daemon starts sees it too); each message is one datagram; a
-//! send error never stops the daemon.
+//! never unset (a child process the daemon starts sees it too); the environment is read once, at
+//! start-up, never again (no thread reads it while user code might change it); each message is
+//! one datagram, so `RELOADING=1` and its `MONOTONIC_USEC=` arrive together; a send never blocks
+//! longer than [`SEND_TIMEOUT`] (the signal thread sends on its way to an aggressive exit) and
+//! a send error never stops the daemon.
+//!
+//! Messages: `READY=1` (start-up done), `STATUS=<one line>`, `WATCHDOG=1` (at most every half
+//! `$WATCHDOG_USEC`, and only when `$WATCHDOG_PID` is unset or names this process),
+//! `RELOADING=1` + `MONOTONIC_USEC=<CLOCK_MONOTONIC µs>`, `STOPPING=1`, and
+//! `EXTEND_TIMEOUT_USEC=<µs>` while a passive stop waits for the tick in progress.
+//!
+//! # Why not the `sd-notify` crate
+//!
+//! `sd-notify` 0.5.0 was read and rejected, because it does not do all of this correctly:
+//! - an abstract `$NOTIFY_SOCKET` (`@name`, which systemd documents and container managers use)
+//!   is passed to `connect(2)` as a file-system path named `@name`, so nothing arrives;
+//! - `NotifyState::Status` is written as is: a status with a newline injects other assignments
+//!   (`"ok\nREADY=1"`), where we send only its first line;
+//! - every `notify` call re-reads `$NOTIFY_SOCKET` and creates and connects a new socket; we read
+//!   the environment once and keep one socket, which matters on the signal thread;
+//! - sends have no timeout, so a peer that stops reading could hang an aggressive stop;
+//! - `watchdog_enabled` accepts `WATCHDOG_USEC=0` (a zero half-period: a ping on every poll) and
+//!   takes a malformed `WATCHDOG_PID` for "this process". (Its old bug, requiring
+//!   `WATCHDOG_PID`, is fixed in 0.5.0.)
+//!
+//! What we need of the protocol is about a hundred lines, so the crate would save little.
 
-use std::os::unix::net::UnixDatagram;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::time::{Duration, Instant};
+
+/// The longest one notification may wait for room in the receiver's queue.
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_millis(100);
+
+/// How long each `EXTEND_TIMEOUT_USEC=` extends systemd's stop timeout; it is sent again every
+/// half of it while a passive stop waits for the tick in progress.
+pub(crate) const EXTEND_STEP: Duration = Duration::from_secs(10);
 
 /// A connection to systemd's notification socket, or nothing.
 #[derive(Debug)]
 pub(crate) struct Notifier {
-    socket: Option<(UnixDatagram, Target)>,
+    socket: Option<(UnixDatagram, SocketAddr)>,
     watchdog: Option<Duration>,
-}
-
-#[derive(Debug)]
-enum Target {
-    Path(std::path::PathBuf),
-    Abstract(Vec<u8>),
 }
 
 impl Notifier {
@@ -39,27 +65,30 @@ impl Notifier {
             None => None,
             Some(v) if v.is_empty() => None,
             Some(v) => {
-                let bytes = std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str()).to_vec();
-                let target = if let Some(name) = bytes.strip_prefix(b"@") {
-                    Some(Target::Abstract(name.to_vec()))
+                let bytes = std::os::unix::ffi::OsStrExt::as_bytes(v.as_os_str());
+                let shown = String::from_utf8_lossy(bytes).into_owned();
+                let addr = if let Some(name) = bytes.strip_prefix(b"@") {
+                    SocketAddr::from_abstract_name(name)
                 } else if bytes.first() == Some(&b'/') {
-                    Some(Target::Path(std::path::PathBuf::from(v)))
+                    SocketAddr::from_pathname(&v)
                 } else {
-                    warnings.push(format!(
-                        "NOTIFY_SOCKET {:?} is neither an absolute path nor an abstract socket name; not notifying systemd",
-                        String::from_utf8_lossy(&bytes)
-                    ));
-                    None
+                    Err(std::io::Error::other(
+                        "it is neither an absolute path nor an abstract socket name (@name)",
+                    ))
                 };
-                match (target, UnixDatagram::unbound()) {
-                    (Some(t), Ok(s)) => Some((s, t)),
-                    (Some(_), Err(e)) => {
+                let socket = addr.and_then(|addr| {
+                    let sock = UnixDatagram::unbound()?;
+                    sock.set_write_timeout(Some(SEND_TIMEOUT))?;
+                    Ok((sock, addr))
+                });
+                match socket {
+                    Ok(s) => Some(s),
+                    Err(e) => {
                         warnings.push(format!(
-                            "cannot create a socket for NOTIFY_SOCKET: {e}; not notifying systemd"
+                            "cannot use NOTIFY_SOCKET {shown:?}: {e}; not notifying systemd"
                         ));
                         None
                     }
-                    (None, _) => None,
                 }
             }
         };
@@ -104,19 +133,9 @@ impl Notifier {
 
     /// Send one datagram; errors are ignored (systemd may be gone while we stop).
     pub(crate) fn send(&self, msg: &str) {
-        let Some((sock, target)) = &self.socket else {
-            return;
-        };
-        let _ = match target {
-            Target::Path(p) => sock.send_to(msg.as_bytes(), p),
-            Target::Abstract(name) => {
-                use std::os::linux::net::SocketAddrExt;
-                match std::os::unix::net::SocketAddr::from_abstract_name(name) {
-                    Ok(addr) => sock.send_to_addr(msg.as_bytes(), &addr),
-                    Err(e) => Err(e),
-                }
-            }
-        };
+        if let Some((sock, addr)) = &self.socket {
+            let _ = sock.send_to_addr(msg.as_bytes(), addr);
+        }
     }
 
     pub(crate) fn ready(&self) {
@@ -144,6 +163,14 @@ impl Notifier {
     pub(crate) fn watchdog(&self) {
         self.send("WATCHDOG=1");
     }
+
+    /// Ask systemd to wait `by` longer than its current timeout (`TimeoutStopSec=` during a
+    /// stop) for the next message.
+    pub(crate) fn extend_timeout(&self, by: Duration) {
+        if self.enabled() {
+            self.send(&format!("EXTEND_TIMEOUT_USEC={}", by.as_micros()));
+        }
+    }
 }
 
 /// A watchdog pinger that sends `WATCHDOG=1` at most every half period.
@@ -156,7 +183,8 @@ pub(crate) struct Watchdog {
 impl Watchdog {
     pub(crate) fn new(n: &Notifier) -> Option<Self> {
         n.watchdog_period().map(|p| Watchdog {
-            half: p / 2,
+            // A period of a few microseconds must not turn the loop into a busy ping.
+            half: (p / 2).max(Duration::from_millis(1)),
             next: Instant::now(),
         })
     }

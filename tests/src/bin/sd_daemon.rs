@@ -1,0 +1,114 @@
+//! A test daemon for the systemd tests (notify peer, systemd in nspawn). It starts through
+//! `simple_daemon::__private::main`, the function `#[daemon]`'s generated `main` calls, so it has
+//! the generated binary's command line (`--print-systemd-unit`, `--help`, `--version`).
+//! Configured by environment variables:
+//!
+//! | variable | values | default |
+//! |---|---|---|
+//! | `SD_NAME` | the daemon's name (syslog tag) | `SdDaemon` |
+//! | `SD_LOG_DIR` | log directory | the crate's default |
+//! | `SD_MODE` | `passive`, `aggressive` | `passive` |
+//! | `SD_INTERVAL_MS` | tick interval | none |
+//! | `SD_STOP_TIMEOUT_MS` | passive stop timeout | none |
+//! | `SD_WATCHDOG_MS` | `WatchdogSec=` of the printed unit | none |
+//! | `SD_STREAM`, `SD_SYSLOG` | set: log to stdout, to syslog | unset |
+//! | `SD_SYSLOG_SOCKET` | the syslog socket | `/dev/log` |
+//! | `SD_NEW_MS` | building the state takes this long (logs `building state`, `state built`) | 0 |
+//! | `SD_STATUS` | each tick sends `STATUS=tick <n>: <text>` | unset |
+//! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>` | `quick` |
+//! | `SD_SHOW_ENV` | set: each tick logs `NOTIFY_SOCKET=<value>` (or `NOTIFY_SOCKET unset`) | unset |
+//!
+//! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
+//! `on_reload ran`.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use simple_daemon::log::info;
+use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_ms(name: &str) -> Option<Duration> {
+    env(name).and_then(|v| v.parse().ok()).map(Duration::from_millis)
+}
+
+struct Worker {
+    n: u64,
+    tick: String,
+    status: Option<String>,
+    show_env: bool,
+}
+
+impl Daemon for Worker {
+    type Error = String;
+    fn tick(&mut self, ctx: &Context) -> Result<(), String> {
+        self.n += 1;
+        let n = self.n;
+        info!("tick {n} start");
+        if self.show_env {
+            match std::env::var("NOTIFY_SOCKET") {
+                Ok(v) => info!("NOTIFY_SOCKET={v}"),
+                Err(_) => info!("NOTIFY_SOCKET unset"),
+            }
+        }
+        if let Some(s) = &self.status {
+            ctx.status(&format!("tick {n}: {s}"));
+        }
+        let (what, arg) = self.tick.split_once(':').unwrap_or((self.tick.as_str(), ""));
+        let arg: u64 = arg.parse().unwrap_or(0);
+        match what {
+            "sleep" => std::thread::sleep(Duration::from_millis(arg)),
+            "hang" if n >= arg => std::thread::sleep(Duration::from_secs(3600)),
+            "error" if n >= arg => return Err(format!("tick {n} could not reach the upstream at db:5432")),
+            _ => {}
+        }
+        info!("tick {n} end");
+        Ok(())
+    }
+    fn on_stop(&mut self) {
+        info!("on_stop ran");
+    }
+    fn on_reload(&mut self) {
+        info!("on_reload ran");
+    }
+}
+
+fn main() -> Exit {
+    let mut b = SimpleDaemon::new(env("SD_NAME").unwrap_or_else(|| "SdDaemon".into()));
+    if let Some(dir) = env("SD_LOG_DIR") {
+        b = b.log_path(dir);
+    }
+    if env("SD_MODE").as_deref() == Some("aggressive") {
+        b = b.mode(Mode::Aggressive);
+    }
+    if let Some(i) = env_ms("SD_INTERVAL_MS") {
+        b = b.interval(i);
+    }
+    if let Some(t) = env_ms("SD_STOP_TIMEOUT_MS") {
+        b = b.stop_timeout(t);
+    }
+    if let Some(w) = env_ms("SD_WATCHDOG_MS") {
+        b = b.watchdog(w);
+    }
+    b = b.stream(env("SD_STREAM").is_some());
+    b = b.syslog(env("SD_SYSLOG").is_some());
+    if let Some(s) = env("SD_SYSLOG_SOCKET") {
+        b = b.syslog_socket(s);
+    }
+    simple_daemon::__private::main(b, env!("CARGO_PKG_VERSION"), || {
+        if let Some(d) = env_ms("SD_NEW_MS") {
+            info!("building state");
+            std::thread::sleep(d);
+            info!("state built");
+        }
+        Ok::<_, Infallible>(Worker {
+            n: 0,
+            tick: env("SD_TICK").unwrap_or_else(|| "quick".into()),
+            status: env("SD_STATUS"),
+            show_env: env("SD_SHOW_ENV").is_some(),
+        })
+    })
+}

@@ -1,0 +1,479 @@
+//! The sd_notify protocol against a real peer, without systemd: a unix datagram socket with
+//! `SO_PASSCRED`, bound at a temporary path (or an abstract name) given to a child daemon as
+//! `NOTIFY_SOCKET`. Each datagram is read with `recvmsg(2)` together with the kernel-verified
+//! sender pid (`SCM_CREDENTIALS`), so a message cannot come from anyone but the daemon.
+//!
+//! Every wait is bounded by [`PATIENCE`]; "nothing arrives" assertions wait a fixed, short time
+//! that is many times the period at which the message would otherwise be sent.
+
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use simple_daemon_tests::{kill, read, skip_or_fail, wait_exit, TempDir, PATIENCE};
+
+/// One datagram and the pid the kernel says sent it.
+#[derive(Debug, Clone)]
+struct Msg {
+    text: String,
+    pid: Option<u32>,
+}
+
+/// The notify-socket peer.
+struct Peer {
+    sock: UnixDatagram,
+    /// What to put in `NOTIFY_SOCKET`.
+    address: String,
+    /// Everything received so far, in order.
+    seen: Vec<Msg>,
+}
+
+impl Peer {
+    /// Bind at `dir/notify.sock`, or at an abstract name when `abstract_name` is set.
+    fn bind(dir: &Path, abstract_name: bool) -> Result<Peer, String> {
+        let (sock, address) = if abstract_name {
+            let name = format!("simple-daemon-test-{}-{}", std::process::id(), dir.display());
+            let addr = {
+                use std::os::linux::net::SocketAddrExt;
+                SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| e.to_string())?
+            };
+            let s = UnixDatagram::bind_addr(&addr)
+                .map_err(|e| format!("cannot bind the abstract notify socket @{name}: {e}"))?;
+            (s, format!("@{name}"))
+        } else {
+            let path = dir.join("notify.sock");
+            let s = UnixDatagram::bind(&path)
+                .map_err(|e| format!("cannot bind the notify socket {}: {e}", path.display()))?;
+            (s, path.display().to_string())
+        };
+        let one: libc::c_int = 1;
+        // SAFETY: a valid socket fd and a c_int option value of the right size.
+        let rc = unsafe {
+            libc::setsockopt(
+                sock.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_PASSCRED,
+                (&one as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(format!(
+                "cannot set SO_PASSCRED on the notify socket: {}",
+                std::io::Error::last_os_error()
+            ));
+        }
+        Ok(Peer {
+            sock,
+            address,
+            seen: Vec::new(),
+        })
+    }
+
+    /// The next datagram, or `None` after `timeout`.
+    fn recv(&mut self, timeout: Duration) -> Option<Msg> {
+        let fd = self.sock.as_raw_fd();
+        let mut pfd = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+        // SAFETY: one valid pollfd.
+        if unsafe { libc::poll(&mut pfd, 1, ms) } <= 0 {
+            return None;
+        }
+        let msg = recv_with_creds(fd)?;
+        self.seen.push(msg.clone());
+        Some(msg)
+    }
+
+    /// Receive until a datagram satisfies `pred`; panics after [`PATIENCE`] with what was seen.
+    fn expect(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> Msg {
+        let end = Instant::now() + PATIENCE;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            match self.recv(left) {
+                Some(m) if pred(&m.text) => return m,
+                Some(_) => {}
+                None => panic!("no {what} datagram within {PATIENCE:?}; seen: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Every datagram that arrives within `window`.
+    fn drain(&mut self, window: Duration) -> Vec<Msg> {
+        let end = Instant::now() + window;
+        let mut got = Vec::new();
+        while let Some(m) = self.recv(end.saturating_duration_since(Instant::now())) {
+            got.push(m);
+        }
+        got
+    }
+}
+
+/// `recvmsg(2)` one datagram with its `SCM_CREDENTIALS`; any passed fds are closed.
+fn recv_with_creds(fd: RawFd) -> Option<Msg> {
+    let mut buf = [0u8; 4096];
+    // u64 for the alignment cmsghdr needs.
+    let mut control = [0u64; 64];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; zeroed is a valid empty header.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_iov = &mut iov;
+    hdr.msg_iovlen = 1;
+    hdr.msg_control = control.as_mut_ptr().cast();
+    hdr.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: `hdr` points at live buffers of the sizes it states.
+    let n = unsafe { libc::recvmsg(fd, &mut hdr, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return None;
+    }
+    let mut pid = None;
+    // SAFETY: the CMSG_* macros walk the control buffer recvmsg filled, within msg_controllen.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&hdr);
+        while !c.is_null() {
+            let h = &*c;
+            if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_CREDENTIALS {
+                let cred: libc::ucred = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                pid = Some(cred.pid as u32);
+            } else if h.cmsg_level == libc::SOL_SOCKET && h.cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c);
+                let len = h.cmsg_len as usize - (data as usize - c as usize);
+                for i in 0..len / std::mem::size_of::<RawFd>() {
+                    let fd: RawFd = std::ptr::read_unaligned(data.cast::<RawFd>().add(i));
+                    libc::close(fd);
+                }
+            }
+            c = libc::CMSG_NXTHDR(&hdr, c);
+        }
+    }
+    Some(Msg {
+        text: String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+        pid,
+    })
+}
+
+fn monotonic_usec() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+struct Daemon {
+    child: Child,
+    log: PathBuf,
+}
+
+/// Start `sd_daemon` (through `sh -c 'exec ...'` when `shell` is set, so a shell can put the
+/// daemon's own pid in the environment) with `NOTIFY_SOCKET` set to `notify` (or removed).
+fn spawn(dir: &TempDir, notify: Option<&str>, envs: &[(&str, &str)], shell: Option<&str>) -> Daemon {
+    let bin = env!("CARGO_BIN_EXE_sd_daemon");
+    let mut cmd = match shell {
+        Some(script) => {
+            let mut c = Command::new("/bin/sh");
+            c.arg("-c").arg(script).arg("sh").arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    cmd.env("SD_LOG_DIR", dir.path())
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    match notify {
+        Some(n) => cmd.env("NOTIFY_SOCKET", n),
+        None => cmd.env_remove("NOTIFY_SOCKET"),
+    };
+    let child = cmd.spawn().expect("spawn sd_daemon");
+    Daemon {
+        child,
+        log: dir.path().join("SdDaemon.log"),
+    }
+}
+
+fn setup(tag: &str, abstract_name: bool) -> Option<(TempDir, Peer)> {
+    let dir = TempDir::new(tag);
+    match Peer::bind(dir.path(), abstract_name) {
+        Ok(p) => Some((dir, p)),
+        Err(reason) => {
+            skip_or_fail(&reason);
+            None
+        }
+    }
+}
+
+fn assert_from(m: &Msg, pid: u32) {
+    assert_eq!(
+        m.pid,
+        Some(pid),
+        "datagram {:?} was not sent by the daemon (pid {pid}) but by {:?}",
+        m.text,
+        m.pid
+    );
+}
+
+#[test]
+fn ready_status_watchdog_reload_stopping_in_order_from_the_daemon() {
+    let Some((dir, mut peer)) = setup("notify-main", false) else {
+        return;
+    };
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[
+            ("SD_INTERVAL_MS", "100"),
+            ("SD_NEW_MS", "300"),
+            ("SD_STATUS", "serving"),
+            ("SD_SHOW_ENV", "1"),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+        None,
+    );
+    let pid = d.child.id();
+
+    // READY=1 only once the start lines are logged and the state is built.
+    let ready = peer.expect("READY=1", |t| t == "READY=1");
+    assert_from(&ready, pid);
+    let log = read(&d.log);
+    for line in ["PID: ", "Mode: PASSIVE", "building state", "state built"] {
+        assert!(log.contains(line), "READY=1 came before {line:?}:\n{log}");
+    }
+    assert_eq!(peer.seen.len(), 1, "sent before READY=1: {:?}", peer.seen);
+
+    let status = peer.expect("STATUS=", |t| t.starts_with("STATUS="));
+    assert_from(&status, pid);
+    assert!(status.text.starts_with("STATUS=tick ") && status.text.ends_with(": serving"));
+
+    // WATCHDOG_USEC=400000: pings at most every 200 ms, and some within a second.
+    let window = peer.drain(Duration::from_millis(1000));
+    let pings: Vec<_> = window.iter().filter(|m| m.text == "WATCHDOG=1").collect();
+    assert!(
+        (2..=7).contains(&pings.len()),
+        "expected 2..=7 WATCHDOG=1 in 1 s at half of 400 ms; got {}: {window:?}",
+        pings.len()
+    );
+    for m in &window {
+        assert_from(m, pid);
+    }
+
+    // SIGHUP: RELOADING=1 and MONOTONIC_USEC in ONE datagram, on_reload, then READY=1.
+    let before = monotonic_usec();
+    kill(pid, libc::SIGHUP);
+    let reloading = peer.expect("RELOADING=1", |t| t.starts_with("RELOADING=1"));
+    let after = monotonic_usec();
+    assert_from(&reloading, pid);
+    let mut lines = reloading.text.lines();
+    assert_eq!(lines.next(), Some("RELOADING=1"));
+    let usec: u64 = lines
+        .next()
+        .and_then(|l| l.strip_prefix("MONOTONIC_USEC="))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no MONOTONIC_USEC= in the RELOADING=1 datagram: {reloading:?}"));
+    assert!(
+        before <= usec && usec <= after,
+        "MONOTONIC_USEC={usec} is not CLOCK_MONOTONIC between {before} and {after}"
+    );
+    let ready_again = peer.expect("READY=1 after the reload", |t| t == "READY=1");
+    assert_from(&ready_again, pid);
+    assert!(
+        read(&d.log).contains("on_reload ran"),
+        "READY=1 came before on_reload ran:\n{}",
+        read(&d.log)
+    );
+
+    // SIGTERM: STOPPING=1, exit 0.
+    kill(pid, libc::SIGTERM);
+    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_from(&stopping, pid);
+    let st = wait_exit(&mut d.child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "log:\n{}", read(&d.log));
+
+    // The variable is never unset: the daemon's own environment still has it at every tick.
+    let log = read(&d.log);
+    assert!(!log.contains("NOTIFY_SOCKET unset"), "{log}");
+    assert!(log.contains(&format!("NOTIFY_SOCKET={}", peer.address)), "{log}");
+    eprintln!(
+        "datagrams seen: {:?}",
+        peer.seen.iter().map(|m| m.text.as_str()).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn watchdog_pid_naming_another_process_turns_pings_off() {
+    let Some((dir, mut peer)) = setup("notify-wdpid", false) else {
+        return;
+    };
+    // WATCHDOG_PID=1 is not the daemon: no pings, though WATCHDOG_USEC asks for one every 50 ms.
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[
+            ("SD_INTERVAL_MS", "20"),
+            ("WATCHDOG_USEC", "100000"),
+            ("WATCHDOG_PID", "1"),
+        ],
+        None,
+    );
+    peer.expect("READY=1", |t| t == "READY=1");
+    let window = peer.drain(Duration::from_millis(600));
+    assert!(
+        window.iter().all(|m| m.text != "WATCHDOG=1"),
+        "WATCHDOG=1 sent although WATCHDOG_PID names another process: {window:?}"
+    );
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn watchdog_pid_naming_the_daemon_keeps_pings_on() {
+    let Some((dir, mut peer)) = setup("notify-wdself", false) else {
+        return;
+    };
+    // `exec` keeps the shell's pid, so $$ is the daemon's own pid.
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[("SD_INTERVAL_MS", "20"), ("WATCHDOG_USEC", "100000")],
+        Some("WATCHDOG_PID=$$ exec \"$1\""),
+    );
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == "READY=1");
+    let ping = peer.expect("WATCHDOG=1", |t| t == "WATCHDOG=1");
+    assert_from(&ping, pid);
+    kill(pid, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
+    let Some((dir, mut peer)) = setup("notify-extend", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:1500")], None);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == "READY=1");
+    assert!(simple_daemon_tests::wait_for_line(
+        &d.log,
+        "tick 1 start",
+        PATIENCE
+    ));
+    kill(pid, libc::SIGTERM);
+    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_from(&stopping, pid);
+    let extend = peer.expect("EXTEND_TIMEOUT_USEC=", |t| t.starts_with("EXTEND_TIMEOUT_USEC="));
+    assert_from(&extend, pid);
+    let usec: u64 = extend.text["EXTEND_TIMEOUT_USEC=".len()..]
+        .parse()
+        .expect("EXTEND_TIMEOUT_USEC is a number");
+    assert!(usec >= 2_000_000, "extends by too little: {usec} µs");
+    // It came while the tick was still running: the tick ends after it, then the passive end.
+    assert!(
+        !read(&d.log).contains("tick 1 end"),
+        "EXTEND_TIMEOUT_USEC came only after the tick ended:\n{}",
+        read(&d.log)
+    );
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+    let log = read(&d.log);
+    for line in ["tick 1 end", "on_stop ran", "Graceful Interrupt..."] {
+        assert!(log.contains(line), "no {line:?} in:\n{log}");
+    }
+}
+
+#[test]
+fn an_aggressive_stop_says_stopping_and_exits_at_once() {
+    let Some((dir, mut peer)) = setup("notify-aggr", false) else {
+        return;
+    };
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[("SD_MODE", "aggressive"), ("SD_TICK", "sleep:60000")],
+        None,
+    );
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == "READY=1");
+    assert!(simple_daemon_tests::wait_for_line(
+        &d.log,
+        "tick 1 start",
+        PATIENCE
+    ));
+    kill(pid, libc::SIGTERM);
+    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_from(&stopping, pid);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn an_abstract_notify_socket_is_reached() {
+    let Some((dir, mut peer)) = setup("notify-abstract", true) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_INTERVAL_MS", "100")], None);
+    let ready = peer.expect("READY=1", |t| t == "READY=1");
+    assert_from(&ready, d.child.id());
+    kill(d.child.id(), libc::SIGTERM);
+    peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn without_notify_socket_nothing_breaks() {
+    let dir = TempDir::new("notify-none");
+    let mut d = spawn(
+        &dir,
+        None,
+        &[
+            ("SD_INTERVAL_MS", "50"),
+            ("SD_STATUS", "serving"),
+            ("SD_SHOW_ENV", "1"),
+            ("WATCHDOG_USEC", "100000"),
+        ],
+        None,
+    );
+    assert!(simple_daemon_tests::wait_for_line(&d.log, "tick 2 end", PATIENCE));
+    kill(d.child.id(), libc::SIGHUP);
+    assert!(simple_daemon_tests::wait_for_line(
+        &d.log,
+        "on_reload ran",
+        PATIENCE
+    ));
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+    let log = read(&d.log);
+    assert!(log.contains("NOTIFY_SOCKET unset"), "{log}");
+    assert!(log.contains("Graceful Interrupt..."), "{log}");
+    assert!(!log.contains("WARN"), "a warning without a notify socket:\n{log}");
+}
+
+#[test]
+fn a_malformed_notify_socket_is_a_warning_not_a_failure() {
+    let dir = TempDir::new("notify-bad");
+    let mut d = spawn(
+        &dir,
+        Some("relative/notify.sock"),
+        &[("SD_INTERVAL_MS", "50")],
+        None,
+    );
+    assert!(simple_daemon_tests::wait_for_line(&d.log, "tick 1 end", PATIENCE));
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+    let log = read(&d.log);
+    assert!(
+        log.contains("cannot use NOTIFY_SOCKET \"relative/notify.sock\""),
+        "no warning naming the variable:\n{log}"
+    );
+}

@@ -1,0 +1,889 @@
+//! The daemons as units of a real systemd (PID 1, with journald) in systemd-nspawn, booted by the
+//! test itself (the recipe of `E2E-PEERS.md`).
+//!
+//! The Debian root file system is built once with debootstrap, from the mirror apt already uses,
+//! and cached in the target directory (`nspawn-rootfs/`, complete once its marker file exists);
+//! later runs reuse it. The directory holding the built test binaries is bound read-only at the
+//! same path inside, so the units `sd_daemon --print-systemd-unit` prints run as they are; a
+//! drop-in per unit adds the test's environment. One boot serves every scenario.
+//!
+//! Without root, `systemd-nspawn` or (for the first run) `debootstrap` and the mirror, the test
+//! is skipped with the reason, or fails with it when `SIMPLE_DAEMON_E2E=required`.
+
+use std::fs::{self, File};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use simple_daemon_tests::{skip_or_fail, wait_until, PATIENCE};
+
+/// Written into the root file system once debootstrap succeeded and it was set up.
+const MARKER: &str = ".simple-daemon-rootfs-complete";
+/// What the root file system holds: systemd as PID 1, D-Bus for systemctl, and procps for
+/// `/bin/kill` (the printed unit's `ExecReload=`; every regular Debian install has it, minbase
+/// does not).
+const INCLUDE: &str = "systemd,systemd-sysv,dbus,procps";
+/// The units this test installs (removed again at the end).
+const UNITS: [&str; 7] = [
+    "sd-passive",
+    "sd-aggressive",
+    "sd-slow",
+    "sd-error",
+    "sd-hang",
+    "heartbeat",
+    "worker",
+];
+
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_sd_daemon"))
+        .parent()
+        .expect("the binary has a directory")
+        .to_path_buf()
+}
+
+/// The cargo target directory (the parent of `debug/`).
+fn target_dir() -> PathBuf {
+    bin_dir().parent().map(Path::to_path_buf).unwrap_or_else(bin_dir)
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into(), "/usr/bin".into()])
+        .map(|d| d.join(prog))
+        .find(|p| p.is_file())
+}
+
+/// The host's Debian codename (`bookworm`), so binaries built here run inside.
+fn codename() -> String {
+    fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VERSION_CODENAME="))
+                .map(|v| v.trim_matches('"').to_owned())
+        })
+        .filter(|c| !c.is_empty())
+        .unwrap_or_else(|| "bookworm".to_owned())
+}
+
+/// The Debian mirror apt already uses for `suite` (one-line and deb822 sources), else Debian's.
+fn apt_mirror(suite: &str) -> String {
+    let mut files = vec![PathBuf::from("/etc/apt/sources.list")];
+    if let Ok(dir) = fs::read_dir("/etc/apt/sources.list.d") {
+        let mut more: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        more.sort();
+        files.extend(more);
+    }
+    for f in files {
+        let Ok(text) = fs::read_to_string(&f) else {
+            continue;
+        };
+        if f.extension().is_some_and(|e| e == "sources") {
+            for stanza in text.split("\n\n") {
+                let field = |name: &str| {
+                    stanza.lines().find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                    })
+                };
+                let is_deb = field("Types").is_some_and(|t| t.split_whitespace().any(|t| t == "deb"));
+                let has_suite = field("Suites").is_some_and(|s| s.split_whitespace().any(|s| s == suite));
+                if let (true, true, Some(uris)) = (is_deb, has_suite, field("URIs")) {
+                    if let Some(uri) = uris.split_whitespace().next() {
+                        return uri.to_owned();
+                    }
+                }
+            }
+        } else {
+            for line in text.lines() {
+                let mut words = line.split_whitespace();
+                if words.next() != Some("deb") {
+                    continue;
+                }
+                let mut rest: Vec<&str> = words.collect();
+                if rest.first().is_some_and(|w| w.starts_with('[')) {
+                    let close = rest.iter().position(|w| w.ends_with(']')).unwrap_or(0);
+                    rest.drain(..=close);
+                }
+                if let [uri, s, ..] = rest[..] {
+                    if s == suite {
+                        return uri.to_owned();
+                    }
+                }
+            }
+        }
+    }
+    "http://deb.debian.org/debian".to_owned()
+}
+
+/// An exclusive `flock` on a file next to the root file system, held for the whole test: one
+/// debootstrap, one boot at a time per target directory.
+struct Lock(#[allow(dead_code)] File);
+
+fn lock(path: &Path) -> Result<Lock, String> {
+    let f = File::create(path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    // SAFETY: flock on a valid fd.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(format!(
+            "cannot lock {}: {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(Lock(f))
+}
+
+/// The cached root file system, built when missing or incomplete.
+fn rootfs() -> Result<PathBuf, String> {
+    let root = target_dir().join("nspawn-rootfs");
+    if root.join(MARKER).exists() {
+        eprintln!("nspawn: reusing the root file system {}", root.display());
+        return Ok(root);
+    }
+    let debootstrap = which("debootstrap")
+        .ok_or("debootstrap is not installed (apt-get install debootstrap; scripts/test-all does it)")?;
+    if root.exists() {
+        fs::remove_dir_all(&root)
+            .map_err(|e| format!("cannot remove the incomplete {}: {e}", root.display()))?;
+    }
+    let suite = codename();
+    let mirror = apt_mirror(&suite);
+    let log = target_dir().join("nspawn-rootfs.debootstrap.log");
+    eprintln!(
+        "nspawn: debootstrap --variant=minbase --include={INCLUDE} {suite} {} {mirror} (log: {})",
+        root.display(),
+        log.display()
+    );
+    let started = Instant::now();
+    let out = File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    let st = Command::new(debootstrap)
+        .args(["--variant=minbase", &format!("--include={INCLUDE}"), &suite])
+        .arg(&root)
+        .arg(&mirror)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot run debootstrap: {e}"))?;
+    if !st.success() {
+        let text = fs::read_to_string(&log).unwrap_or_default();
+        let tail: Vec<_> = text.lines().rev().take(5).collect();
+        return Err(format!(
+            "debootstrap of {suite} from {mirror} failed ({st}); last lines of {}: {:?}",
+            log.display(),
+            tail.into_iter().rev().collect::<Vec<_>>()
+        ));
+    }
+    // The journal lives in memory: a cached root file system must not grow with every boot.
+    let conf = root.join("etc/systemd/journald.conf.d");
+    fs::create_dir_all(&conf).map_err(|e| e.to_string())?;
+    fs::write(conf.join("volatile.conf"), "[Journal]\nStorage=volatile\n").map_err(|e| e.to_string())?;
+    fs::write(root.join(MARKER), "debootstrap complete\n").map_err(|e| e.to_string())?;
+    eprintln!("nspawn: debootstrap took {:.1?}", started.elapsed());
+    Ok(root)
+}
+
+/// The cgroup directories nspawn is started in (its own, so its `payload`/`supervisor`
+/// children neither collide with another container nor outlive the test).
+fn cgroup_dirs(name: &str) -> Vec<PathBuf> {
+    let base = Path::new("/sys/fs/cgroup");
+    if base.join("cgroup.controllers").exists() {
+        return vec![base.join(name)];
+    }
+    ["systemd", "unified"]
+        .iter()
+        .map(|h| base.join(h))
+        .filter(|h| h.join("cgroup.procs").exists())
+        .map(|h| h.join(name))
+        .collect()
+}
+
+/// Remove a cgroup tree, deepest first.
+fn remove_cgroup(dir: &Path) {
+    fn walk(d: &Path, out: &mut Vec<PathBuf>) {
+        if let Ok(rd) = fs::read_dir(d) {
+            for e in rd.flatten() {
+                if e.file_type().is_ok_and(|t| t.is_dir()) {
+                    walk(&e.path(), out);
+                }
+            }
+        }
+        out.push(d.to_path_buf());
+    }
+    for _ in 0..50 {
+        let mut dirs = Vec::new();
+        walk(dir, &mut dirs);
+        for d in &dirs {
+            let _ = fs::remove_dir(d);
+        }
+        if !dir.exists() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    eprintln!("nspawn: could not remove the cgroup {}", dir.display());
+}
+
+/// A booted container.
+struct Machine {
+    nspawn: Child,
+    leader: u32,
+    name: String,
+    root: PathBuf,
+    cgroups: Vec<PathBuf>,
+}
+
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The container's PID 1 as seen from here: nspawn's child running systemd in another pid
+/// namespace.
+fn find_leader(nspawn: u32) -> Option<u32> {
+    let own_ns = fs::read_link("/proc/self/ns/pid").ok()?;
+    fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        (parent_of(pid) == Some(nspawn)
+            && fs::read_link(format!("/proc/{pid}/ns/pid")).ok()? != own_ns
+            && fs::read_to_string(format!("/proc/{pid}/comm")).ok()?.trim() == "systemd")
+            .then_some(pid)
+    })
+}
+
+impl Machine {
+    fn boot(root: &Path) -> Result<Machine, String> {
+        let nspawn_bin = which("systemd-nspawn").ok_or(
+            "systemd-nspawn is not installed (apt-get install systemd-container; scripts/test-all does it)",
+        )?;
+        let name = format!("sd-test-{}", std::process::id());
+        let cgroups = cgroup_dirs(&name);
+        for c in &cgroups {
+            fs::create_dir_all(c).map_err(|e| format!("cannot create the cgroup {}: {e}", c.display()))?;
+        }
+        let procs: Vec<String> = cgroups
+            .iter()
+            .map(|c| c.join("cgroup.procs").display().to_string())
+            .collect();
+        let log = target_dir().join("nspawn-boot.log");
+        let out = File::create(&log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let bins = bin_dir();
+        let started = Instant::now();
+        let nspawn = Command::new("/bin/sh")
+            .arg("-c")
+            .arg(r#"for p in $SD_CGROUP_PROCS; do echo $$ > "$p" || exit 97; done; exec "$@""#)
+            .arg("sh")
+            .arg(nspawn_bin)
+            .args(["-q", "-D"])
+            .arg(root)
+            .args(["-M", &name])
+            .args([
+                "--register=no",
+                "--keep-unit",
+                "--link-journal=no",
+                "--private-network",
+                "--console=passive",
+            ])
+            .arg(format!("--bind-ro={}:{}", bins.display(), bins.display()))
+            .arg("-b")
+            .env("SD_CGROUP_PROCS", procs.join(" "))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start systemd-nspawn: {e}"))?;
+        let mut m = Machine {
+            nspawn,
+            leader: 0,
+            name,
+            root: root.to_path_buf(),
+            cgroups,
+        };
+        let running = wait_until(Duration::from_secs(60), || {
+            if let Ok(Some(_)) = m.nspawn.try_wait() {
+                return true;
+            }
+            if m.leader == 0 {
+                m.leader = find_leader(m.nspawn.id()).unwrap_or(0);
+                return false;
+            }
+            let out = m.run(&["systemctl", "is-system-running"]);
+            let state = String::from_utf8_lossy(&out.stdout);
+            matches!(state.trim(), "running" | "degraded")
+        });
+        let boot_log = || fs::read_to_string(&log).unwrap_or_default();
+        if let Ok(Some(st)) = m.nspawn.try_wait() {
+            return Err(format!(
+                "systemd-nspawn exited ({st}) while booting:\n{}",
+                boot_log()
+            ));
+        }
+        if !running {
+            return Err(format!("the container did not boot within 60 s:\n{}", boot_log()));
+        }
+        eprintln!(
+            "nspawn: booted {} to `running` in {:.2?} (PID 1 is {} here)",
+            m.name,
+            started.elapsed(),
+            m.leader
+        );
+        Ok(m)
+    }
+
+    /// Run a command inside the container.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("nsenter")
+            .args(["-t", &self.leader.to_string(), "-a"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run nsenter")
+    }
+
+    /// Run a command inside; panic with its output when it fails.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn show(&self, unit: &str, prop: &str) -> String {
+        self.ok(&["systemctl", "show", "-p", prop, "--value", unit])
+            .trim()
+            .to_owned()
+    }
+
+    /// `journalctl -b --no-pager -o short-precise ARGS` (this boot only).
+    fn journal(&self, args: &[&str]) -> String {
+        let mut a = vec!["journalctl", "-b", "--no-pager", "-q", "-o", "short-precise"];
+        a.extend_from_slice(args);
+        self.ok(&a)
+    }
+
+    /// Poll the journal until it has a line containing `needle`; panic with the journal when not.
+    fn wait_journal(&self, args: &[&str], needle: &str) -> String {
+        let mut last = String::new();
+        if wait_until(PATIENCE, || {
+            last = self.journal(args);
+            last.contains(needle)
+        }) {
+            return last;
+        }
+        panic!("no {needle:?} in journalctl {args:?} within {PATIENCE:?}:\n{last}");
+    }
+
+    /// Install a unit printed by `sd_daemon --print-systemd-unit` (with `print_env`), plus a
+    /// drop-in with the test's `Environment=` and `extra` settings.
+    fn install(&self, unit: &str, print_env: &[(&str, &str)], run_env: &[(&str, &str)], extra: &str) {
+        self.install_exe(
+            Path::new(env!("CARGO_BIN_EXE_sd_daemon")),
+            unit,
+            print_env,
+            run_env,
+            extra,
+        );
+    }
+
+    /// [`install`](Self::install) for any binary with the generated command line.
+    fn install_exe(
+        &self,
+        exe: &Path,
+        unit: &str,
+        print_env: &[(&str, &str)],
+        run_env: &[(&str, &str)],
+        extra: &str,
+    ) {
+        let out = Command::new(exe)
+            .arg("--print-systemd-unit")
+            .envs(print_env.iter().copied())
+            .output()
+            .expect("run sd_daemon --print-systemd-unit");
+        assert!(out.status.success(), "--print-systemd-unit failed: {out:?}");
+        let text = String::from_utf8(out.stdout).expect("the unit is UTF-8");
+        let dir = self.root.join("etc/systemd/system");
+        fs::write(dir.join(format!("{unit}.service")), &text).expect("write the unit");
+        let drop_in = dir.join(format!("{unit}.service.d"));
+        fs::create_dir_all(&drop_in).expect("create the drop-in directory");
+        let mut conf = String::from("[Service]\n");
+        for (k, v) in print_env.iter().chain(run_env) {
+            conf.push_str(&format!("Environment={k}={v}\n"));
+        }
+        conf.push_str(extra);
+        fs::write(drop_in.join("test.conf"), conf).expect("write the drop-in");
+    }
+
+    /// Lines of `text` that contain `needle`, printed for the record.
+    fn quote(label: &str, text: &str, needles: &[&str]) {
+        println!("--- {label}");
+        for l in text.lines().filter(|l| needles.iter().any(|n| l.contains(n))) {
+            println!("    {l}");
+        }
+    }
+}
+
+impl Drop for Machine {
+    fn drop(&mut self) {
+        // SIGTERM to nspawn halts the container cleanly; SIGKILL to its PID 1 if it hangs.
+        // SAFETY: kill(2) on processes this test started.
+        unsafe { libc::kill(self.nspawn.id() as libc::pid_t, libc::SIGTERM) };
+        let done = wait_until(Duration::from_secs(15), || {
+            matches!(self.nspawn.try_wait(), Ok(Some(_)))
+        });
+        if !done {
+            if self.leader != 0 {
+                // SAFETY: as above.
+                unsafe { libc::kill(self.leader as libc::pid_t, libc::SIGKILL) };
+            }
+            let _ = self.nspawn.kill();
+            let _ = self.nspawn.wait();
+        }
+        for c in &self.cgroups {
+            remove_cgroup(c);
+        }
+        let _ = fs::remove_dir_all(Path::new("/run/systemd/nspawn/propagate").join(&self.name));
+        if let Ok(md) = fs::metadata(&self.root) {
+            let _ = fs::remove_file(format!(
+                "/run/systemd/nspawn/locks/inode-{}:{}",
+                md.dev(),
+                md.ino()
+            ));
+        }
+        remove_units(&self.root);
+    }
+}
+
+fn remove_units(root: &Path) {
+    let dir = root.join("etc/systemd/system");
+    for u in UNITS {
+        let _ = fs::remove_file(dir.join(format!("{u}.service")));
+        let _ = fs::remove_dir_all(dir.join(format!("{u}.service.d")));
+    }
+    if let Ok(rd) = fs::read_dir(root.join("var/log")) {
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("Sd") || name.starts_with("Heartbeat") || name.starts_with("Worker") {
+                let _ = fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Lines in order: each needle's first line comes after the previous one's.
+fn in_order(text: &str, needles: &[&str]) {
+    let mut from = 0;
+    for n in needles {
+        match text[from..].find(n) {
+            Some(i) => from += i + n.len(),
+            None => panic!("{n:?} missing, or not after {needles:?}'s earlier lines, in:\n{text}"),
+        }
+    }
+}
+
+#[test]
+fn the_daemons_run_as_notify_units_of_a_real_systemd() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip_or_fail("booting systemd in systemd-nspawn needs root");
+        return;
+    }
+    if which("nsenter").is_none() {
+        skip_or_fail("nsenter is not installed (util-linux)");
+        return;
+    }
+    let _lock = match lock(&target_dir().join("nspawn-rootfs.lock")) {
+        Ok(l) => l,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    let root = match rootfs() {
+        Ok(r) => r,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    remove_units(&root);
+    let m = match Machine::boot(&root) {
+        Ok(m) => m,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+
+    m.install(
+        "sd-passive",
+        &[("SD_NAME", "SdPassive")],
+        &[
+            ("SD_INTERVAL_MS", "500"),
+            ("SD_NEW_MS", "1000"),
+            ("SD_STATUS", "serving"),
+            ("SD_STREAM", "1"),
+            ("SD_SYSLOG", "1"),
+        ],
+        "",
+    );
+    m.install(
+        "sd-aggressive",
+        &[("SD_NAME", "SdAggressive")],
+        &[
+            ("SD_MODE", "aggressive"),
+            ("SD_TICK", "sleep:60000"),
+            ("SD_STREAM", "1"),
+        ],
+        "",
+    );
+    // TimeoutStopSec=1s, a 4 s tick: only EXTEND_TIMEOUT_USEC keeps systemd from killing it.
+    m.install(
+        "sd-slow",
+        &[("SD_NAME", "SdSlow")],
+        &[("SD_TICK", "sleep:4000"), ("SD_STREAM", "1")],
+        "TimeoutStopSec=1s\n",
+    );
+    m.install(
+        "sd-error",
+        &[("SD_NAME", "SdError")],
+        &[
+            ("SD_INTERVAL_MS", "200"),
+            ("SD_TICK", "error:2"),
+            ("SD_STREAM", "1"),
+        ],
+        "",
+    );
+    // WatchdogSec=2s from the builder's `watchdog`; ticks every 300 ms, the 12th (3.3 s after
+    // the first) hangs. Restart=no keeps Result=watchdog for the assertion.
+    m.install(
+        "sd-hang",
+        &[("SD_NAME", "SdHang"), ("SD_WATCHDOG_MS", "2000")],
+        &[
+            ("SD_INTERVAL_MS", "300"),
+            ("SD_TICK", "hang:12"),
+            ("SD_STREAM", "1"),
+        ],
+        "Restart=no\n",
+    );
+    let unit_text =
+        fs::read_to_string(root.join("etc/systemd/system/sd-hang.service")).expect("read the unit");
+    println!("--- sd_daemon --print-systemd-unit (SdHang):\n{unit_text}");
+    assert!(unit_text.contains("\nWatchdogSec=2s\n"), "{unit_text}");
+    m.ok(&["systemctl", "daemon-reload"]);
+
+    // The watchdog scenario runs in the background while the others go on.
+    let hang_started = Instant::now();
+    m.ok(&["systemctl", "start", "sd-hang"]);
+
+    // --- start returns only after READY=1
+    let t = Instant::now();
+    m.ok(&["systemctl", "start", "sd-passive"]);
+    let took = t.elapsed();
+    assert_eq!(m.show("sd-passive", "ActiveState"), "active");
+    assert_eq!(m.show("sd-passive", "SubState"), "running");
+    let file_log = fs::read_to_string(root.join("var/log/SdPassive.log")).unwrap_or_default();
+    assert!(
+        file_log.contains("state built"),
+        "`systemctl start` returned before the state was built (READY=1 too early):\n{file_log}"
+    );
+    assert!(took >= Duration::from_millis(900), "start took only {took:?}");
+    println!("--- systemctl start sd-passive returned after {took:.2?} (the state takes 1 s)");
+    let pid = m.show("sd-passive", "MainPID");
+    let journal = m.wait_journal(&["-u", "sd-passive"], "Started sd-passive.service");
+    in_order(
+        &journal,
+        &[
+            &format!("PID: {pid}"),
+            "Set signal handler: 2",
+            "Set signal handler: 15",
+            "Mode: PASSIVE",
+            "state built",
+            "Started sd-passive.service",
+        ],
+    );
+    Machine::quote(
+        "journalctl -u sd-passive (start)",
+        &journal,
+        &["PID: ", "Mode: ", "state built", "Starting", "Started"],
+    );
+
+    // --- STATUS=
+    assert!(wait_until(PATIENCE, || m
+        .show("sd-passive", "StatusText")
+        .ends_with(": serving")));
+    let status = m.run(&["systemctl", "status", "--no-pager", "sd-passive"]);
+    let status = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert!(status.contains("Status: \"tick "), "{status}");
+    Machine::quote(
+        "systemctl status sd-passive",
+        &status,
+        &["Active:", "Main PID:", "Status:"],
+    );
+
+    // --- reload runs on_reload
+    m.ok(&["systemctl", "reload", "sd-passive"]);
+    let journal = m.wait_journal(&["-u", "sd-passive"], "Reloaded");
+    in_order(&journal, &["Received 1 signal.", "on_reload ran", "Reloaded"]);
+    assert!(wait_until(PATIENCE, || m.show("sd-passive", "ActiveState") == "active"));
+    Machine::quote(
+        "journalctl -u sd-passive (reload)",
+        &journal,
+        &["Reloading", "Received 1 signal.", "on_reload ran", "Reloaded"],
+    );
+
+    // --- passive stop
+    m.ok(&["systemctl", "stop", "sd-passive"]);
+    assert_eq!(m.show("sd-passive", "Result"), "success");
+    assert_eq!(m.show("sd-passive", "ExecMainStatus"), "0");
+    let journal = m.wait_journal(&["-u", "sd-passive"], "Graceful Interrupt...");
+    in_order(
+        &journal,
+        &[
+            "interrupted == True",
+            "Received 15 signal.",
+            "on_stop ran",
+            "Graceful Interrupt...",
+        ],
+    );
+    Machine::quote(
+        "journalctl -u sd-passive (stop)",
+        &journal,
+        &[
+            "Stopping",
+            "interrupted == True",
+            "Received 15",
+            "on_stop ran",
+            "Graceful",
+            "Deactivated",
+            "Stopped",
+        ],
+    );
+
+    // --- syslog: by the kernel-verified pid, and by the tag
+    let by_pid = m.wait_journal(
+        &[&format!("_PID={pid}"), "_TRANSPORT=syslog"],
+        "Graceful Interrupt...",
+    );
+    in_order(
+        &by_pid,
+        &[&format!("PID: {pid}"), "Mode: PASSIVE", "Graceful Interrupt..."],
+    );
+    assert!(by_pid.contains(&format!("SdPassive[{pid}]")), "{by_pid}");
+    Machine::quote(
+        &format!("journalctl _PID={pid} _TRANSPORT=syslog"),
+        &by_pid,
+        &["PID: ", "Mode: ", "Graceful"],
+    );
+    let by_tag = m.wait_journal(&["-t", "SdPassive"], "Graceful Interrupt...");
+    assert!(by_tag.contains("on_stop ran"), "{by_tag}");
+    Machine::quote(
+        "journalctl -t SdPassive",
+        &by_tag,
+        &["PID: ", "on_stop", "Graceful"],
+    );
+
+    // --- aggressive stop: at once, without the tick
+    m.ok(&["systemctl", "start", "sd-aggressive"]);
+    m.wait_journal(&["-u", "sd-aggressive"], "tick 1 start");
+    let t = Instant::now();
+    m.ok(&["systemctl", "stop", "sd-aggressive"]);
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(5), "aggressive stop took {took:?}");
+    assert_eq!(m.show("sd-aggressive", "Result"), "success");
+    let journal = m.wait_journal(&["-u", "sd-aggressive"], "Graceful Interrupt...");
+    in_order(
+        &journal,
+        &["tick 1 start", "Received 15 signal.", "Graceful Interrupt..."],
+    );
+    assert!(!journal.contains("tick 1 end"), "{journal}");
+    println!("--- systemctl stop sd-aggressive returned after {took:.2?} (the tick sleeps 60 s)");
+    Machine::quote(
+        "journalctl -u sd-aggressive",
+        &journal,
+        &["tick 1 start", "Received 15", "Graceful", "Deactivated"],
+    );
+
+    // --- passive stop of a long tick, past TimeoutStopSec=1s thanks to EXTEND_TIMEOUT_USEC
+    m.ok(&["systemctl", "start", "sd-slow"]);
+    m.wait_journal(&["-u", "sd-slow"], "tick 1 start");
+    let t = Instant::now();
+    m.ok(&["systemctl", "stop", "sd-slow"]);
+    let took = t.elapsed();
+    assert_eq!(
+        m.show("sd-slow", "Result"),
+        "success",
+        "systemd killed the slow stop"
+    );
+    assert!(
+        took > Duration::from_secs(1),
+        "the stop did not wait for the tick: {took:?}"
+    );
+    let journal = m.wait_journal(&["-u", "sd-slow"], "Graceful Interrupt...");
+    in_order(
+        &journal,
+        &[
+            "Received 15 signal.",
+            "tick 1 end",
+            "on_stop ran",
+            "Graceful Interrupt...",
+        ],
+    );
+    assert!(!journal.contains("timed out"), "{journal}");
+    println!("--- systemctl stop sd-slow (TimeoutStopSec=1s) returned after {took:.2?}");
+    Machine::quote(
+        "journalctl -u sd-slow",
+        &journal,
+        &[
+            "Stopping",
+            "Received 15",
+            "tick 1 end",
+            "on_stop",
+            "Graceful",
+            "Deactivated",
+        ],
+    );
+
+    // --- a tick error: logged at ERROR on stdout (journalctl -p err), restarted
+    m.ok(&["systemctl", "start", "sd-error"]);
+    assert!(
+        wait_until(PATIENCE, || m
+            .show("sd-error", "NRestarts")
+            .parse::<u32>()
+            .is_ok_and(|n| n >= 1)),
+        "sd-error was not restarted:\n{}",
+        m.journal(&["-u", "sd-error"])
+    );
+    let errors = m.wait_journal(&["-u", "sd-error", "-p", "err"], "Tick failed");
+    assert!(
+        errors.contains("tick 2 could not reach the upstream at db:5432"),
+        "{errors}"
+    );
+    let journal = m.journal(&["-u", "sd-error"]);
+    assert!(journal.contains("Scheduled restart job"), "{journal}");
+    println!("--- sd-error NRestarts={}", m.show("sd-error", "NRestarts"));
+    Machine::quote("journalctl -u sd-error -p err", &errors, &["Tick failed"]);
+    Machine::quote(
+        "journalctl -u sd-error",
+        &journal,
+        &[
+            "Main process exited",
+            "Failed with result",
+            "Scheduled restart job",
+        ],
+    );
+    let _ = m.run(&["systemctl", "stop", "sd-error"]);
+
+    // --- the watchdog: alive past WatchdogSec while ticking, killed once the tick hangs
+    assert!(
+        wait_until(Duration::from_secs(30), || m.show("sd-hang", "Result")
+            == "watchdog"),
+        "sd-hang did not end in Result=watchdog:\n{}",
+        m.journal(&["-u", "sd-hang"])
+    );
+    let journal = m.journal(&["-u", "sd-hang"]);
+    in_order(&journal, &["tick 12 start", "Watchdog timeout"]);
+    assert!(!journal.contains("tick 12 end"), "{journal}");
+    println!(
+        "--- sd-hang: Result=watchdog {:.1?} after its start",
+        hang_started.elapsed()
+    );
+    Machine::quote(
+        "journalctl -u sd-hang",
+        &journal,
+        &[
+            "Started",
+            "tick 11 end",
+            "tick 12 start",
+            "Watchdog",
+            "Killing",
+            "Failed with result",
+        ],
+    );
+
+    // --- the examples, as units made by their own --print-systemd-unit (built by
+    // `cargo test --workspace`, which builds every example before running any test)
+    let examples = bin_dir().join("examples");
+    let heartbeat = examples.join("heartbeat");
+    let worker = examples.join("worker");
+    if !heartbeat.is_file() || !worker.is_file() {
+        println!(
+            "--- examples not built in {} (cargo test --workspace builds them): not run as units",
+            examples.display()
+        );
+        return;
+    }
+    m.install_exe(&heartbeat, "heartbeat", &[], &[], "");
+    m.install_exe(
+        &worker,
+        "worker",
+        &[],
+        &[("WORKER_SPOOL", "/var/spool/worker")],
+        "",
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "heartbeat", "worker"]);
+    assert_eq!(m.show("heartbeat", "ActiveState"), "active");
+    assert_eq!(m.show("worker", "ActiveState"), "active");
+    m.wait_journal(&["-u", "heartbeat"], "beat 1");
+    assert!(wait_until(PATIENCE, || m.show("worker", "StatusText") == "0 file(s) waiting"));
+    m.ok(&["systemctl", "reload", "worker"]);
+    m.wait_journal(&["-u", "worker"], "reloaded after");
+    m.ok(&["systemctl", "stop", "heartbeat", "worker"]);
+    assert_eq!(m.show("heartbeat", "Result"), "success");
+    assert_eq!(m.show("worker", "Result"), "success");
+    let hb = m.wait_journal(&["-u", "heartbeat"], "Graceful Interrupt...");
+    in_order(
+        &hb,
+        &[
+            "Mode: AGGRESSIVE",
+            "beat 1",
+            "Received 15 signal.",
+            "Graceful Interrupt...",
+        ],
+    );
+    let wk = m.wait_journal(&["-u", "worker"], "Graceful Interrupt...");
+    in_order(
+        &wk,
+        &[
+            "watching /var/spool/worker",
+            "reloaded after",
+            "stopping after",
+            "Graceful Interrupt...",
+        ],
+    );
+    Machine::quote(
+        "journalctl -u heartbeat",
+        &hb,
+        &[
+            "Started",
+            "Mode: ",
+            "beat 1",
+            "Received 15",
+            "Graceful",
+            "Deactivated",
+        ],
+    );
+    Machine::quote(
+        "journalctl -u worker",
+        &wk,
+        &[
+            "Started",
+            "watching",
+            "reloaded",
+            "Reloaded",
+            "stopping after",
+            "Graceful",
+            "Deactivated",
+        ],
+    );
+}
