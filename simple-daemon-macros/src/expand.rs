@@ -1,0 +1,270 @@
+//! Emit the code: the user's item untouched, one `impl Daemon`, and one `fn main` that calls
+//! `__private::main` with a literal builder chain. On error: the item, a stub `fn main` and the
+//! `compile_error!`s, so one mistake gives one error.
+
+use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::parse::Parser;
+use syn::spanned::Spanned;
+use syn::Type;
+
+use crate::args::{Args, Errors, Level, Mode};
+use crate::item::{self, Item};
+use crate::valid::{self, Plan, State, Tick};
+
+/// The attribute: parse the arguments and the item, check them, and emit the code or the errors.
+pub(crate) fn daemon(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let args = Args::parse.parse2(args).map_err(|e| errors.push(e)).ok();
+    let item = item::parse(input.clone()).map_err(|e| errors.push(e)).ok();
+    // Check the item's shape even when the arguments are wrong: every error at once.
+    let plan = item.as_ref().and_then(|item| {
+        let checked = valid::check(args.as_ref().unwrap_or(&Args::default()), item);
+        checked.map_err(|e| errors.push(e)).ok()
+    });
+    match (errors.finish(()), args, plan) {
+        (Ok(()), Some(args), Some(plan)) => emit(&args, &plan, input),
+        (Err(e), _, _) => fallback(input, item.as_ref(), &e),
+        // Unreachable: no error means both parsed; emit the item alone rather than panic.
+        (Ok(()), _, _) => input,
+    }
+}
+
+/// The user's item, a `fn main` so that "`main` function not found" does not follow the real
+/// error, and the errors.
+fn fallback(input: TokenStream, item: Option<&Item>, e: &syn::Error) -> TokenStream {
+    let errors = e.to_compile_error();
+    let is_main = matches!(item, Some(Item::Fn(f)) if f.sig.ident == "main");
+    let main = (!is_main).then(|| {
+        quote!(
+            fn main() {}
+        )
+    });
+    quote! {
+        #input
+        #main
+        #errors
+    }
+}
+
+fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
+    let krate = match &args.krate {
+        Some((path, _)) => path.to_token_stream(),
+        None => quote!(::simple_daemon),
+    };
+    let p = quote!(#krate::__private);
+    let builder = builder(args, &p);
+    let (daemon_impl, init) = match plan {
+        Plan::Impl {
+            self_ty,
+            state,
+            tick,
+            on_stop,
+            on_reload,
+        } => {
+            let ty = type_prefix(self_ty);
+            let init = match state {
+                State::TryNew => quote!(#ty::new),
+                State::New => {
+                    quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#ty::new()))
+                }
+                State::Default => {
+                    let default =
+                        quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default());
+                    quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#default))
+                }
+            };
+            let on_stop = on_stop.then(|| quote!(fn on_stop(&mut self) { #ty::on_stop(self) }));
+            let on_reload = on_reload.then(|| quote!(fn on_reload(&mut self) { #ty::on_reload(self) }));
+            let call = match ctx_arg(tick) {
+                Some(ctx) => quote!(#ty::tick(self, #ctx)),
+                None => quote!(#ty::tick(self)),
+            };
+            let (error, body) = match &tick.output {
+                Some(ret) => {
+                    let tick_return = respan(quote!(<#ret as #p::TickReturn>), ret.span());
+                    (
+                        respan(quote!(type Error = #tick_return::Error;), ret.span()),
+                        quote_spanned!(ret.span()=> #tick_return::into_result(#call)),
+                    )
+                }
+                None => (
+                    quote!(
+                        type Error = ::core::convert::Infallible;
+                    ),
+                    quote!(#call; ::core::result::Result::Ok(())),
+                ),
+            };
+            let ctx = if tick.ctx.is_some() {
+                quote!(__simple_daemon_ctx)
+            } else {
+                quote!(_)
+            };
+            let mut sig =
+                quote!(fn tick(&mut self, #ctx: &#p::Context) -> ::core::result::Result<(), Self::Error>);
+            let mut body = Group::new(Delimiter::Brace, body);
+            if let Some(ret) = tick.output {
+                // The method's well-formedness depends on the user's return type: a wrong one is
+                // reported there, once, rather than also on the attribute.
+                sig = respan(sig, ret.span());
+                body.set_span(ret.span());
+            }
+            let daemon_impl = quote! {
+                impl #p::Daemon for #self_ty {
+                    #error
+                    #sig #body
+                    #on_stop
+                    #on_reload
+                }
+            };
+            (daemon_impl, init)
+        }
+        Plan::Fn { tick } => {
+            let call = match ctx_arg(tick) {
+                Some(ctx) => quote!(tick(#ctx)),
+                None => quote!(tick()),
+            };
+            // A written return type is checked where it is written: `TickReturn` spanned on it.
+            let call = match &tick.output {
+                Some(ret) => {
+                    let tick_return = respan(quote!(<#ret as #p::TickReturn>), ret.span());
+                    quote_spanned!(ret.span()=> #tick_return::into_result(#call))
+                }
+                None => call,
+            };
+            let ctx = if tick.ctx.is_some() {
+                quote!(__simple_daemon_ctx)
+            } else {
+                quote!(_)
+            };
+            let daemon = quote!(#p::FnDaemon(|#ctx: &#p::Context| #call));
+            let init = quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#daemon));
+            (TokenStream::new(), init)
+        }
+    };
+    quote! {
+        #input
+        #daemon_impl
+        fn main() -> #p::Exit {
+            #p::main(#builder, ::core::env!("CARGO_PKG_VERSION"), #init)
+        }
+    }
+}
+
+/// `__simple_daemon_ctx`, spanned on the user's parameter type so that a wrong type is reported
+/// there, when `tick` takes the context.
+fn ctx_arg(tick: &Tick<'_>) -> Option<TokenStream> {
+    tick.ctx.map(|span| quote_spanned!(span=> __simple_daemon_ctx))
+}
+
+/// `tokens` with every span set to `span`: a path to a runtime item that an error about the
+/// user's code should point at that code.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|tt| match tt {
+            TokenTree::Group(g) => {
+                let mut group = Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                TokenTree::Group(group)
+            }
+            mut other => {
+                other.set_span(span);
+                other
+            }
+        })
+        .collect()
+}
+
+/// `Worker` for a plain path type, `<Worker<u8>>` otherwise, ready to be followed by `::item`.
+fn type_prefix(ty: &Type) -> TokenStream {
+    match ty {
+        Type::Path(p) if p.qself.is_none() && p.path.segments.iter().all(|s| s.arguments.is_none()) => {
+            p.to_token_stream()
+        }
+        other => quote!(<#other>),
+    }
+}
+
+/// The literal builder chain: `SimpleDaemon::new(name)` and one call per key given.
+fn builder(args: &Args, p: &TokenStream) -> TokenStream {
+    let name = match &args.name {
+        Some((name, _)) => quote!(#name),
+        None => quote! {
+            ::core::env!(
+                "CARGO_BIN_NAME",
+                "#[daemon] names the daemon after its binary (CARGO_BIN_NAME, set by Cargo); give it a name: #[daemon(name = \"...\")]"
+            )
+        },
+    };
+    let mut chain = quote!(#p::SimpleDaemon::new(#name));
+    if let Some((mode, _)) = &args.mode {
+        let variant = match mode {
+            Mode::Passive => quote!(Passive),
+            Mode::Aggressive => quote!(Aggressive),
+        };
+        chain.extend(quote!(.mode(#p::Mode::#variant)));
+    }
+    if let Some((ms, _)) = &args.interval {
+        let d = duration(*ms);
+        chain.extend(quote!(.interval(#d)));
+    }
+    if let Some((level, _)) = &args.level {
+        let variant = match level {
+            Level::Error => quote!(Error),
+            Level::Warn => quote!(Warn),
+            Level::Info => quote!(Info),
+            Level::Debug => quote!(Debug),
+            Level::Trace => quote!(Trace),
+        };
+        chain.extend(quote!(.level(#p::LevelFilter::#variant)));
+    }
+    for (key, value) in [
+        ("log_path", &args.log_path),
+        ("log_name", &args.log_name),
+        ("log_format", &args.log_format),
+    ] {
+        if let Some((s, _)) = value {
+            let method = syn::Ident::new(key, Span::call_site());
+            chain.extend(quote!(.#method(#s)));
+        }
+    }
+    for (key, value) in [
+        ("stream", &args.stream),
+        ("syslog", &args.syslog),
+        ("buffered", &args.buffered),
+    ] {
+        if let Some((on, _)) = value {
+            let method = syn::Ident::new(key, Span::call_site());
+            chain.extend(quote!(.#method(#on)));
+        }
+    }
+    if let Some((bytes, _)) = &args.max_log_size {
+        let n = Literal::u64_unsuffixed(*bytes);
+        chain.extend(quote!(.max_log_size(#n)));
+    }
+    if let Some((count, _)) = &args.max_log_files {
+        let n = Literal::u64_unsuffixed(*count);
+        chain.extend(quote!(.max_log_files(#n)));
+    }
+    if let Some((ms, _)) = &args.stop_timeout {
+        let d = duration(*ms);
+        chain.extend(quote!(.stop_timeout(#d)));
+    }
+    if let Some((ms, _)) = &args.watchdog {
+        let d = duration(*ms);
+        chain.extend(quote!(.watchdog(#d)));
+    }
+    chain
+}
+
+/// `Duration::from_secs(n)` when whole seconds, else `Duration::from_millis(n)`.
+fn duration(ms: u64) -> TokenStream {
+    if ms.is_multiple_of(1000) {
+        let secs = Literal::u64_unsuffixed(ms / 1000);
+        quote!(::core::time::Duration::from_secs(#secs))
+    } else {
+        let ms = Literal::u64_unsuffixed(ms);
+        quote!(::core::time::Duration::from_millis(#ms))
+    }
+}

@@ -1,0 +1,4 @@
+use simple_daemon::daemon;
+
+#[daemon(name = "Stateless", interval = "10s", stream)]
+fn tick() {}

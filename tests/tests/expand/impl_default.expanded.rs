@@ -1,0 +1,32 @@
+use simple_daemon::daemon;
+struct Worker;
+#[automatically_derived]
+impl ::core::default::Default for Worker {
+    #[inline]
+    fn default() -> Worker {
+        Worker {}
+    }
+}
+impl Worker {
+    fn tick(&mut self) {}
+}
+impl ::simple_daemon::__private::Daemon for Worker {
+    type Error = ::core::convert::Infallible;
+    fn tick(
+        &mut self,
+        _: &::simple_daemon::__private::Context,
+    ) -> ::core::result::Result<(), Self::Error> {
+        Worker::tick(self);
+        ::core::result::Result::Ok(())
+    }
+}
+fn main() -> ::simple_daemon::__private::Exit {
+    ::simple_daemon::__private::main(
+        ::simple_daemon::__private::SimpleDaemon::new("Worker"),
+        "0.0.0",
+        || ::core::result::Result::Ok::<
+            _,
+            ::core::convert::Infallible,
+        >(<Worker as ::core::default::Default>::default()),
+    )
+}

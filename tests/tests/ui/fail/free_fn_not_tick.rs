@@ -1,0 +1,4 @@
+use simple_daemon::daemon;
+
+#[daemon(name = "MyDaemon")]
+fn work() {}

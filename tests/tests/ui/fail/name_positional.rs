@@ -1,0 +1,9 @@
+use simple_daemon::daemon;
+
+#[derive(Default)]
+struct Worker;
+
+#[daemon("MyDaemon")]
+impl Worker {
+    fn tick(&mut self) {}
+}

@@ -1,0 +1,9 @@
+use simple_daemon::daemon;
+
+#[derive(Default)]
+struct Worker;
+
+#[daemon(name = "MyDaemon")]
+impl Worker {
+    fn tick(&mut self, _ctx: &mut simple_daemon::Context) {}
+}

@@ -1,0 +1,7 @@
+// Compiles, starts, and ends in its first tick (trybuild runs each passing case).
+use simple_daemon::daemon;
+
+#[daemon(name = "Units", log_path = ".", max_log_size = "10MB")]
+fn tick() {
+    std::process::exit(0);
+}
