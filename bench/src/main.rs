@@ -7,7 +7,8 @@
 //! real interpreter binary, and the bare limit (`bench_bare`).
 //!
 //! Options: `--runs N` (default 20), `--no-seed-passive` (skip the one ~60 s sample of the seed's
-//! passive stop, which waits out its sleep), `--no-logging` (skip the logging rows).
+//! passive stop, which waits out its sleep), `--no-logging` (skip the logging rows),
+//! `--no-macro-cost` (skip the two clean release builds that measure the attribute's cost).
 //! It is a benchmark, not a test: it never fails on a slow machine, it reports.
 
 use std::io::{BufRead, BufReader};
@@ -223,6 +224,7 @@ fn main() {
         .unwrap_or(20usize);
     let seed_passive = !args.iter().any(|a| a == "--no-seed-passive");
     let logging = !args.iter().any(|a| a == "--no-logging");
+    let macro_cost = !args.iter().any(|a| a == "--no-macro-cost");
     let exe = std::env::current_exe().expect("current exe");
     let bin_dir = exe.parent().expect("bin dir").to_path_buf();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -355,6 +357,9 @@ fn main() {
             ratio(&r.cols[0], &r.cols[2]),
         );
     }
+    if macro_cost {
+        print_macro_cost(root);
+    }
     if logging {
         let lt = bin_dir.join("log_throughput");
         if lt.exists() {
@@ -365,4 +370,119 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&env.work);
+}
+
+const WITH_ATTRIBUTE: &str = r#"use simple_daemon::daemon;
+
+#[derive(Default)]
+struct Heartbeat {
+    beats: u64,
+}
+
+#[daemon(name = "Heartbeat", mode = "aggressive", interval = "2s", stream)]
+impl Heartbeat {
+    fn tick(&mut self) {
+        self.beats += 1;
+        simple_daemon::log::info!("beat {}", self.beats);
+    }
+}
+"#;
+
+const WITHOUT_ATTRIBUTE: &str = r#"use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
+use std::time::Duration;
+
+#[derive(Default)]
+struct Heartbeat {
+    beats: u64,
+}
+
+impl Daemon for Heartbeat {
+    type Error = std::convert::Infallible;
+    fn tick(&mut self, _: &Context) -> Result<(), Self::Error> {
+        self.beats += 1;
+        simple_daemon::log::info!("beat {}", self.beats);
+        Ok(())
+    }
+}
+
+fn main() -> Exit {
+    SimpleDaemon::new("Heartbeat")
+        .mode(Mode::Aggressive)
+        .interval(Duration::from_secs(2))
+        .stream(true)
+        .run(Heartbeat::default())
+}
+"#;
+
+/// Build a one-file crate from scratch in release mode; the wall time in seconds.
+fn clean_build(dir: &Path, source: &str, macros: bool, lock: &Path) -> Option<f64> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir.join("src")).ok()?;
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../simple-daemon");
+    let features = if macros { "" } else { ", default-features = false" };
+    let manifest = format!(
+        "[package]\nname = \"heartbeat\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\n\
+         simple-daemon = {{ path = {:?}{features} }}\n\n[workspace]\n",
+        runtime.display()
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).ok()?;
+    std::fs::write(dir.join("src/main.rs"), source).ok()?;
+    let _ = std::fs::copy(lock, dir.join("Cargo.lock"));
+    let t = Instant::now();
+    let st = Command::new("cargo")
+        .args(["build", "--release", "--quiet"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .status()
+        .ok()?;
+    let secs = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(dir);
+    st.success().then_some(secs)
+}
+
+/// The attribute's cost: clean release builds with and without it, and `cargo expand`'s lines.
+fn print_macro_cost(root: &Path) {
+    let ws = root.join("..");
+    let work = std::env::temp_dir().join(format!("sd-bench-macro-{}", std::process::id()));
+    let lock = ws.join("Cargo.lock");
+    eprintln!("bench: two clean release builds (a few minutes)");
+    let without = clean_build(&work.join("without"), WITHOUT_ATTRIBUTE, false, &lock);
+    let with = clean_build(&work.join("with"), WITH_ATTRIBUTE, true, &lock);
+    let cell = |v: Option<f64>| v.map_or("n/a".into(), |s| format!("{s:.1} s (n=1)"));
+    println!();
+    println!("| the attribute's cost | with `#[daemon]` | builder, `default-features = false` | ratio |");
+    println!("|---|---|---|---|");
+    let r = match (with, without) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}x", a / b),
+        _ => "n/a".into(),
+    };
+    println!(
+        "| clean release build of the heartbeat example | {} | {} | {r} |",
+        cell(with),
+        cell(without)
+    );
+    let expanded = Command::new("cargo")
+        .args(["expand", "-p", "simple-daemon-examples", "--example", "heartbeat"])
+        .current_dir(&ws)
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    match expanded {
+        Some(o) => {
+            let src = std::fs::read_to_string(ws.join("examples/examples/heartbeat.rs")).unwrap_or_default();
+            let code = |s: &str| {
+                s.lines()
+                    .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with("//"))
+                    .count()
+            };
+            let total = code(&String::from_utf8_lossy(&o.stdout));
+            println!(
+                "| `cargo expand -p simple-daemon-examples --example heartbeat` | {total} lines of code, {} generated | {} lines written by hand | |",
+                total.saturating_sub(code(&src)),
+                code(&src)
+            );
+        }
+        None => println!("| `cargo expand -p simple-daemon-examples --example heartbeat` | n/a (`cargo install cargo-expand`) | | |"),
+    }
 }

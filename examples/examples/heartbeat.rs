@@ -16,7 +16,7 @@
 //!
 //! Stop it with Ctrl-C or `kill -TERM <pid>`: `Received 15 signal.` and `Graceful Interrupt...`
 //! are logged and it exits 0 at once, even in the middle of a tick. See the code the attribute
-//! writes with `cargo expand --example heartbeat` (`cargo install cargo-expand` first).
+//! writes with `cargo expand -p simple-daemon-examples --example heartbeat` (`cargo install cargo-expand` first).
 
 use simple_daemon::daemon;
 

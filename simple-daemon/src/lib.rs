@@ -44,9 +44,11 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+#[cfg(feature = "macros")]
 #[doc(inline)]
 pub use simple_daemon_macros::daemon;
 
+mod cli;
 mod config;
 mod context;
 mod error;
@@ -56,6 +58,7 @@ mod notify;
 mod runner;
 mod signals;
 
+pub use cli::STOP_TIMEOUT_MARGIN;
 pub use config::{
     Config, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
 };
@@ -120,6 +123,10 @@ pub mod __private {
     pub use log::LevelFilter;
 
     /// The return types a `tick` may have: `()` or `Result<(), E: Display>`.
+    #[diagnostic::on_unimplemented(
+        message = "`tick` must return `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
+        label = "a tick returns `()` or `Result<(), E>`"
+    )]
     pub trait TickReturn {
         /// The error type.
         type Error: std::fmt::Display;
@@ -143,14 +150,30 @@ pub mod __private {
         }
     }
 
-    /// The generated `main`: command-line handling, then [`SimpleDaemon::run_with`].
+    /// The daemon of a free `fn tick()` (no state): each tick calls the function.
+    pub struct FnDaemon<F>(pub F);
+
+    impl<F, R> Daemon for FnDaemon<F>
+    where
+        F: FnMut(&Context) -> R,
+        R: TickReturn,
+    {
+        type Error = R::Error;
+        #[inline]
+        fn tick(&mut self, ctx: &Context) -> Result<(), R::Error> {
+            (self.0)(ctx).into_result()
+        }
+    }
+
+    /// The generated `main`: the command line (`--print-systemd-unit`, `--help`, `--version`;
+    /// anything else exits 64), else [`SimpleDaemon::run_with`]. `version` is the binary's
+    /// package version (`CARGO_PKG_VERSION` where `main` is generated).
     pub fn main<D, E, F>(builder: SimpleDaemon, version: &str, init: F) -> Exit
     where
         D: Daemon,
         E: std::fmt::Display,
         F: FnOnce() -> Result<D, E>,
     {
-        let _ = version;
-        builder.run_with(init)
+        crate::cli::main(&builder, version, init)
     }
 }
