@@ -1,17 +1,35 @@
-//! Logging (INTERIM: replaced by the logging issue's fern-based subsystem, same interface).
+//! Logging: `log` records, dispatched by `fern`, to a size-rotating file, stdout and syslog.
 //!
-//! Interface the rest of the crate uses:
-//! - [`Template::parse`] checks a line template once, when the configuration is built;
-//! - [`install`] opens the sinks and makes them the process's `log` logger;
-//! - [`Logger::log_bounded`], [`Logger::flush_bounded`]: used by the signal thread, never block
-//!   longer than the deadline on a sink that user code holds;
-//! - [`Logger::flush`], [`Logger::reopen`].
+//! Promises:
+//! - [`install`] opens every configured sink (or returns the [`Error`] naming the setting and
+//!   path at fault), installs a `fern::Dispatch` filtered at the configured level as the
+//!   process's `log` logger, and is done once per process;
+//! - each record is formatted ONCE per sink into one buffer (a per-thread buffer, no allocation
+//!   per line once warm) and reaches each sink whole: one `write(2)` for the file and stdout, one
+//!   datagram for syslog; records from many threads never interleave inside a line;
+//! - user code (a message's `Display`) runs before any sink lock is taken, so a panicking or
+//!   logging `Display` cannot deadlock a sink;
+//! - [`Logger::log_bounded`] and [`Logger::flush_bounded`] (signal thread, panic hook, exit)
+//!   never wait past their deadline for a sink another thread holds: that sink is skipped;
+//! - buffered mode writes out on a 100 ms timer, on [`Logger::flush`], and at process exit
+//!   (`atexit`), besides the explicit flushes of every exit path;
+//! - [`Logger::reopen`] (SIGHUP) re-opens the file at its path, losing no line.
+//!
+//! Modules: [`format`](mod@format) (template, cached time stamps), [`rotate`] (the rotation rule),
+//! [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
+//! (RFC 3164 with reconnect).
 
+mod file;
+mod format;
+mod rotate;
+mod stdout;
+mod syslog;
+
+use std::cell::RefCell;
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::PathBuf;
-use std::sync::{Mutex, OnceLock, TryLockError};
+use std::io;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use log::{Level, Log, Metadata, Record};
@@ -19,48 +37,25 @@ use log::{Level, Log, Metadata, Record};
 use crate::config::Config;
 use crate::error::Error;
 
-/// A parsed line template.
-#[derive(Debug, Clone)]
-pub(crate) struct Template {
-    raw: String,
-}
+pub(crate) use format::Template;
+use format::{Clock, Fields, Now};
 
-impl Template {
-    pub(crate) fn parse(s: &str) -> Result<Template, String> {
-        let mut rest = s;
-        while let Some(i) = rest.find('{') {
-            let after = &rest[i + 1..];
-            let Some(j) = after.find('}') else {
-                return Err("unclosed '{'".into());
-            };
-            let field = &after[..j];
-            if !matches!(field, "time" | "name" | "level" | "message" | "pid" | "target") {
-                return Err(format!("unknown field {{{field}}}"));
-            }
-            rest = &after[j + 1..];
-        }
-        Ok(Template { raw: s.to_owned() })
-    }
+/// How often buffered mode writes out.
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How long the `atexit` flush waits for a sink another thread holds.
+const EXIT_FLUSH_WAIT: Duration = Duration::from_millis(500);
+/// The target of records made by the bounded path (they have no `log::Record`).
+const OWN_TARGET: &str = "simple_daemon";
 
-    fn render(&self, name: &str, level: Level, msg: &str) -> String {
-        let time = chrono::Local::now().format("%Y-%m-%d %H:%M:%S,%3f").to_string();
-        self.raw
-            .replace("{time}", &time)
-            .replace("{name}", name)
-            .replace("{level}", level.as_str())
-            .replace("{pid}", &std::process::id().to_string())
-            .replace("{message}", msg)
-    }
-}
-
-/// The process's logger.
+/// The process's logger: the sinks and how lines look.
 pub(crate) struct Logger {
-    name: String,
     level: log::LevelFilter,
     template: Template,
-    path: PathBuf,
-    file: Mutex<File>,
-    stream: bool,
+    name: String,
+    pid: String,
+    file: file::FileSink,
+    stdout: Option<stdout::StdoutSink>,
+    syslog: Option<syslog::SyslogSink>,
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
@@ -70,95 +65,284 @@ pub(crate) fn global() -> Option<&'static Logger> {
     LOGGER.get()
 }
 
-fn open(path: &PathBuf) -> io::Result<File> {
-    OpenOptions::new().create(true).append(true).open(path)
-}
-
-/// Open the sinks and install the logger.
+/// Open the sinks `cfg` asks for and install them as the process's `log` logger.
+///
+/// # Errors
+///
+/// [`Error::Path`] naming the log directory, log file or syslog socket that cannot be used;
+/// [`Error::AlreadyStarted`] when a logger is already installed in this process.
 pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
-    let dir = cfg.log_path.clone().unwrap_or_else(|| {
-        std::env::var_os("HOME")
-            .map(|h| PathBuf::from(h).join(".local/state").join(&cfg.name))
-            .unwrap_or_else(|| PathBuf::from("."))
-    });
-    std::fs::create_dir_all(&dir).map_err(|e| Error::path("log_path", &dir, "cannot be created", Some(e)))?;
-    let path = dir.join(&cfg.log_name);
-    let file = open(&path).map_err(|e| Error::path("log_path", &path, "cannot be opened", Some(e)))?;
-    let logger = Logger {
-        name: cfg.name.clone(),
-        level: cfg.level,
-        template: cfg.template.clone(),
-        path,
-        file: Mutex::new(file),
-        stream: cfg.stream,
-    };
-    if LOGGER.set(logger).is_err() {
+    if LOGGER.get().is_some() {
         return Err(Error::AlreadyStarted);
     }
-    let l = LOGGER.get().ok_or(Error::AlreadyStarted)?;
-    log::set_logger(l).map_err(|_| Error::AlreadyStarted)?;
-    log::set_max_level(cfg.level);
-    Ok(l)
-}
-
-impl Logger {
-    fn write_line(&self, file: &mut File, level: Level, msg: &str) {
-        let mut line = self.template.render(&self.name, level, msg);
-        line.push('\n');
-        let _ = file.write_all(line.as_bytes());
-        if self.stream {
-            let _ = io::stdout().write_all(line.as_bytes());
+    let pid = std::process::id();
+    let syslog = if cfg.syslog {
+        Some(syslog::SyslogSink::connect(&cfg.syslog_socket, &cfg.name, pid)?)
+    } else {
+        None
+    };
+    let file = file::FileSink::open(cfg)?;
+    let logger = Logger {
+        level: cfg.level,
+        template: cfg.template.clone(),
+        name: cfg.name.clone(),
+        pid: pid.to_string(),
+        file,
+        stdout: cfg.stream.then(|| stdout::StdoutSink::new(cfg.buffered)),
+        syslog,
+    };
+    LOGGER.set(logger).map_err(|_| Error::AlreadyStarted)?;
+    let logger = LOGGER.get().ok_or(Error::AlreadyStarted)?;
+    let sinks: &'static dyn Log = logger;
+    let (max, dispatch) = fern::Dispatch::new().level(cfg.level).chain(sinks).into_log();
+    log::set_boxed_logger(dispatch).map_err(|_| Error::AlreadyStarted)?;
+    log::set_max_level(max);
+    // SAFETY: `flush_at_exit` is an `extern "C" fn()` that never unwinds.
+    unsafe { libc::atexit(flush_at_exit) };
+    if cfg.buffered {
+        let spawned = thread::Builder::new()
+            .name("simple-daemon-log-flush".into())
+            .spawn(move || loop {
+                thread::sleep(FLUSH_EVERY);
+                logger.flush();
+            });
+        if let Err(e) = spawned {
+            log::warn!("cannot start the log flush timer ({e}); lines are written when 64 KiB are buffered and at exit");
         }
     }
+    Ok(logger)
+}
 
-    /// Log without waiting longer than `deadline` for a sink user code holds.
-    pub(crate) fn log_bounded(&self, level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
-        if level > self.level {
-            return;
-        }
-        loop {
-            match self.file.try_lock() {
-                Ok(mut f) => return self.write_line(&mut f, level, &args.to_string()),
-                Err(TryLockError::Poisoned(p)) => {
-                    return self.write_line(&mut p.into_inner(), level, &args.to_string())
+extern "C" fn flush_at_exit() {
+    if let Some(l) = global() {
+        l.flush_bounded(Instant::now() + EXIT_FLUSH_WAIT);
+    }
+}
+
+/// Lock `m`; with a `deadline`, try until then (with short sleeps) and give `None` after. A
+/// poisoned lock is used anyway: a sink's state is consistent between records.
+pub(crate) fn lock_until<T>(m: &Mutex<T>, deadline: Option<Instant>) -> Option<MutexGuard<'_, T>> {
+    let Some(deadline) = deadline else {
+        return Some(m.lock().unwrap_or_else(PoisonError::into_inner));
+    };
+    let mut spins = 0u32;
+    loop {
+        match m.try_lock() {
+            Ok(g) => return Some(g),
+            Err(TryLockError::Poisoned(p)) => return Some(p.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                if Instant::now() >= deadline {
+                    return None;
                 }
-                Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                    std::thread::sleep(Duration::from_millis(1))
+                spins += 1;
+                if spins < 16 {
+                    thread::yield_now();
+                } else {
+                    thread::sleep(Duration::from_micros(200));
                 }
-                Err(TryLockError::WouldBlock) => return,
             }
         }
     }
+}
 
-    /// Flush every sink.
-    pub(crate) fn flush(&self) {}
+/// Write one line on stderr with `write(2)`, for the failures no sink can report.
+pub(crate) fn stderr_line(args: fmt::Arguments<'_>) {
+    let mut line = Vec::with_capacity(128);
+    format::write_args(&mut line, args);
+    line.push(b'\n');
+    // SAFETY: the pointer and length describe the live vector `line`.
+    let _ = unsafe { libc::write(2, line.as_ptr().cast(), line.len()) };
+}
 
-    /// Flush every sink, giving up at `deadline`.
-    pub(crate) fn flush_bounded(&self, _deadline: Instant) {}
+/// Per-thread buffers, so a record costs no allocation once they have grown.
+struct Scratch {
+    line: Vec<u8>,
+    aux: Vec<u8>,
+    msg: Vec<u8>,
+    clock: Clock,
+}
 
-    /// Re-open the log file (SIGHUP).
+impl Scratch {
+    const fn new() -> Scratch {
+        Scratch {
+            line: Vec::new(),
+            aux: Vec::new(),
+            msg: Vec::new(),
+            clock: Clock::new(),
+        }
+    }
+
+    /// Give memory back after a huge record.
+    fn trim(&mut self) {
+        for b in [&mut self.line, &mut self.aux, &mut self.msg] {
+            if b.capacity() > 64 * 1024 {
+                *b = Vec::new();
+            }
+        }
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
+}
+
+/// Run `f` with this thread's buffers, or fresh ones when they are in use (a record logged from
+/// inside a message's `Display`, or the panic hook interrupting a record) or gone (thread exit).
+fn with_scratch<R: Default>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    let mut f = Some(f);
+    let mut out = None;
+    let _ = SCRATCH.try_with(|s| {
+        if let Ok(mut s) = s.try_borrow_mut() {
+            if let Some(f) = f.take() {
+                out = Some(f(&mut s));
+                s.trim();
+            }
+        }
+    });
+    match f {
+        Some(f) => f(&mut Scratch::new()),
+        None => out.unwrap_or_default(),
+    }
+}
+
+/// Which sinks a record goes to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum To {
+    All,
+    /// Not syslog: for the warning that syslog is lost.
+    AllButSyslog,
+}
+
+impl Logger {
+    /// Format and write one record to the sinks; with a `deadline`, skip a sink held past it.
+    fn emit(&self, level: Level, target: &str, args: fmt::Arguments<'_>, deadline: Option<Instant>, to: To) {
+        let (file_warning, syslog_event) = with_scratch(|s| {
+            let Scratch {
+                line,
+                aux,
+                msg,
+                clock,
+            } = s;
+            line.clear();
+            let now = Now::get();
+            let fields = Fields {
+                name: &self.name,
+                pid: &self.pid,
+                level,
+                target,
+                args,
+            };
+            let range = self.template.render(line, &fields, clock, now);
+            line.push(b'\n');
+            let wants_msg = (self.syslog.is_some() && to == To::All)
+                || self.stdout.as_ref().is_some_and(stdout::StdoutSink::journal);
+            let message: &[u8] = match range {
+                Some(r) => &line[r],
+                None if wants_msg => {
+                    msg.clear();
+                    format::write_args(msg, args);
+                    msg
+                }
+                None => &[],
+            };
+            let file_warning = self.file.write(line, deadline);
+            if let Some(out) = &self.stdout {
+                if out.journal() {
+                    aux.clear();
+                    stdout::StdoutSink::journal_line(aux, level, message);
+                    out.write(aux, deadline);
+                } else {
+                    out.write(line, deadline);
+                }
+            }
+            let mut event = None;
+            if let (Some(sys), To::All) = (&self.syslog, to) {
+                aux.clear();
+                sys.datagram(aux, level, clock, now, message);
+                event = sys.send(aux, deadline);
+            }
+            (file_warning, event)
+        });
+        if let Some(w) = file_warning {
+            self.emit(Level::Warn, OWN_TARGET, format_args!("{w}"), deadline, To::All);
+        }
+        match syslog_event {
+            Some(syslog::Event::Lost(e)) => {
+                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
+                self.emit(
+                    Level::Warn,
+                    OWN_TARGET,
+                    format_args!(
+                        "syslog socket {:?} is lost ({e}); lines go on to the log file, and to syslog again once it is back",
+                        path.unwrap_or_default()
+                    ),
+                    deadline,
+                    To::AllButSyslog,
+                );
+            }
+            Some(syslog::Event::Back) => {
+                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
+                self.emit(
+                    Level::Info,
+                    OWN_TARGET,
+                    format_args!("syslog socket {:?} is back", path.unwrap_or_default()),
+                    deadline,
+                    To::All,
+                );
+            }
+            None => {}
+        }
+    }
+
+    /// Log without waiting longer than `deadline` for a sink another thread holds (that sink is
+    /// skipped). For the signal thread and the panic hook.
+    pub(crate) fn log_bounded(&self, level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
+        if level <= self.level {
+            self.emit(level, OWN_TARGET, args, Some(deadline), To::All);
+        }
+    }
+
+    /// Write out every buffered line (buffered mode; a no-op otherwise), waiting for the sinks.
+    pub(crate) fn flush(&self) {
+        self.file.flush(None);
+        if let Some(out) = &self.stdout {
+            out.flush(None);
+        }
+    }
+
+    /// Like [`flush`](Self::flush), skipping a sink another thread holds past `deadline`.
+    pub(crate) fn flush_bounded(&self, deadline: Instant) {
+        self.file.flush(Some(deadline));
+        if let Some(out) = &self.stdout {
+            out.flush(Some(deadline));
+        }
+    }
+
+    /// Re-open the log file at its path (SIGHUP, after logrotate moved it).
+    ///
+    /// # Errors
+    ///
+    /// The `open(2)` error; the old file stays in use.
     pub(crate) fn reopen(&self) -> io::Result<()> {
-        let f = open(&self.path)?;
-        *self
-            .file
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = f;
-        Ok(())
+        self.file.reopen().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("{:?}: {e}", self.file.path().display().to_string()),
+            )
+        })
     }
 }
 
 impl Log for Logger {
-    fn enabled(&self, m: &Metadata<'_>) -> bool {
-        m.level() <= self.level
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.level() <= self.level
     }
-    fn log(&self, r: &Record<'_>) {
-        if self.enabled(r.metadata()) {
-            let mut f = self
-                .file
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            self.write_line(&mut f, r.level(), &r.args().to_string());
-        }
+
+    fn log(&self, record: &Record<'_>) {
+        self.emit(record.level(), record.target(), *record.args(), None, To::All);
     }
-    fn flush(&self) {}
+
+    fn flush(&self) {
+        Logger::flush(self);
+    }
 }

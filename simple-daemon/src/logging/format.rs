@@ -1,0 +1,407 @@
+//! Line templates and cached time stamps.
+//!
+//! Promises:
+//! - [`Template::parse`] checks a template once, when the configuration is built: every `{field}`
+//!   is one of [`FIELDS`], `{{` and `}}` are literal braces, and anything else is an error whose
+//!   text names the culprit and lists the valid fields;
+//! - rendering a record appends to a caller's buffer and allocates nothing once that buffer has
+//!   grown: the date part of `{time}` (`2018-11-27 13:47:59`) and the syslog stamp
+//!   (`Nov 27 13:47:59`) are formatted by `chrono` at most once per second per thread (a
+//!   [`Clock`]); the milliseconds are three digits written by hand;
+//! - a message with several lines is written as it is: continuation lines carry no prefix, as in
+//!   Python's `logging`.
+
+use std::fmt::{self, Write as _};
+use std::ops::Range;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chrono::{Local, TimeZone};
+use log::Level;
+
+/// The fields a template may name.
+pub(crate) const FIELDS: [&str; 6] = ["time", "name", "level", "message", "pid", "target"];
+
+/// One piece of a parsed template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece {
+    /// Text copied as is (braces already unescaped).
+    Literal(Box<str>),
+    /// `{time}`: `2018-11-27 13:47:59,971`, local time.
+    Time,
+    /// `{name}`: the daemon's name.
+    Name,
+    /// `{level}`: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
+    Level,
+    /// `{message}`: the record's text.
+    Message,
+    /// `{pid}`: the process id.
+    Pid,
+    /// `{target}`: the record's target (by default the module path of the call).
+    Target,
+}
+
+/// A parsed line template, checked once when the configuration is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    pieces: Vec<Piece>,
+}
+
+/// What a record brings to a template.
+pub(crate) struct Fields<'a> {
+    /// The daemon's name.
+    pub(crate) name: &'a str,
+    /// The process id, already in decimal.
+    pub(crate) pid: &'a str,
+    /// The record's level.
+    pub(crate) level: Level,
+    /// The record's target.
+    pub(crate) target: &'a str,
+    /// The record's message.
+    pub(crate) args: fmt::Arguments<'a>,
+}
+
+impl Template {
+    /// Parse `s`; the `Err` is the reason, shown as `invalid log_format "<s>": <reason>`.
+    pub(crate) fn parse(s: &str) -> Result<Template, String> {
+        let mut pieces = Vec::new();
+        let mut lit = String::new();
+        let mut chars = s.char_indices().peekable();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '{' if chars.peek().is_some_and(|&(_, n)| n == '{') => {
+                    chars.next();
+                    lit.push('{');
+                }
+                '}' if chars.peek().is_some_and(|&(_, n)| n == '}') => {
+                    chars.next();
+                    lit.push('}');
+                }
+                '}' => {
+                    return Err(format!(
+                        "unmatched '}}' at byte {at} (write '}}}}' for a literal brace)"
+                    ))
+                }
+                '{' => {
+                    let rest = &s[at + 1..];
+                    let Some(end) = rest.find('}') else {
+                        return Err(format!(
+                            "unclosed '{{' at byte {at} (write '{{{{' for a literal brace)"
+                        ));
+                    };
+                    let name = &rest[..end];
+                    let piece = match name {
+                        "time" => Piece::Time,
+                        "name" => Piece::Name,
+                        "level" => Piece::Level,
+                        "message" => Piece::Message,
+                        "pid" => Piece::Pid,
+                        "target" => Piece::Target,
+                        _ => return Err(unknown_field(name)),
+                    };
+                    if !lit.is_empty() {
+                        pieces.push(Piece::Literal(std::mem::take(&mut lit).into()));
+                    }
+                    pieces.push(piece);
+                    // Skip the field's characters and its closing brace.
+                    while chars.next_if(|&(i, _)| i <= at + 1 + end).is_some() {}
+                }
+                c => lit.push(c),
+            }
+        }
+        if !lit.is_empty() {
+            pieces.push(Piece::Literal(lit.into()));
+        }
+        Ok(Template { pieces })
+    }
+
+    /// Append the line for `f` to `out` (without the newline); returns where the message landed
+    /// in `out`, when the template has a `{message}` field.
+    pub(crate) fn render(
+        &self,
+        out: &mut Vec<u8>,
+        f: &Fields<'_>,
+        clock: &mut Clock,
+        now: Now,
+    ) -> Option<Range<usize>> {
+        let mut message = None;
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(s) => out.extend_from_slice(s.as_bytes()),
+                Piece::Time => clock.write_time(out, now),
+                Piece::Name => out.extend_from_slice(f.name.as_bytes()),
+                Piece::Level => out.extend_from_slice(f.level.as_str().as_bytes()),
+                Piece::Pid => out.extend_from_slice(f.pid.as_bytes()),
+                Piece::Target => out.extend_from_slice(f.target.as_bytes()),
+                Piece::Message => {
+                    let start = out.len();
+                    write_args(out, f.args);
+                    message = Some(start..out.len());
+                }
+            }
+        }
+        message
+    }
+}
+
+fn unknown_field(name: &str) -> String {
+    let mut valid = String::new();
+    for (i, f) in FIELDS.iter().enumerate() {
+        if i > 0 {
+            valid.push_str(", ");
+        }
+        let _ = write!(valid, "{{{f}}}");
+    }
+    let hint = FIELDS
+        .iter()
+        .find(|f| close(name, f))
+        .map(|f| format!(" (did you mean {{{f}}}?)"))
+        .unwrap_or_default();
+    format!("unknown field {{{name}}}{hint}; the fields are {valid}")
+}
+
+/// A cheap "likely misspelling" test: at least three letters that appear in order in the field
+/// (`lvl`, `msg`, `tim`), or one edit apart.
+fn close(given: &str, field: &str) -> bool {
+    if given.len() >= 3 && {
+        let mut it = field.chars();
+        given.chars().all(|c| it.any(|f| f == c))
+    } {
+        return true;
+    }
+    let (a, b) = (given.as_bytes(), field.as_bytes());
+    if a.len().abs_diff(b.len()) > 1 || a.is_empty() {
+        return false;
+    }
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    prefix + suffix + 1 >= a.len().max(b.len())
+}
+
+/// Append a message: a plain string is copied, anything else formatted in place.
+pub(crate) fn write_args(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
+    match args.as_str() {
+        Some(s) => out.extend_from_slice(s.as_bytes()),
+        // A `Display` impl returning `Err` leaves what it wrote; there is nothing better to do.
+        None => {
+            let _ = fmt::write(&mut VecWriter(out), args);
+        }
+    }
+}
+
+/// `fmt::Write` straight into a byte vector (cheaper than `io::Write`'s adapter).
+struct VecWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for VecWriter<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+/// The current time, split for the cache: whole seconds since the epoch and milliseconds.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Now {
+    secs: i64,
+    millis: u32,
+}
+
+impl Now {
+    /// Read the system clock.
+    pub(crate) fn get() -> Now {
+        match SystemTime::now().duration_since(UNIX_EPOCH) {
+            Ok(d) => Now {
+                secs: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+                millis: d.subsec_millis(),
+            },
+            Err(_) => Now { secs: 0, millis: 0 },
+        }
+    }
+}
+
+/// A per-thread cache of the formatted local date and syslog stamp, renewed once per second.
+#[derive(Debug)]
+pub(crate) struct Clock {
+    secs: Option<i64>,
+    /// `2018-11-27 13:47:59`
+    date: [u8; 19],
+    /// `Nov 27 13:47:59` (day padded with a space, as RFC 3164 wants)
+    syslog: [u8; 15],
+}
+
+impl Clock {
+    /// An empty cache.
+    pub(crate) const fn new() -> Clock {
+        Clock {
+            secs: None,
+            date: [b'0'; 19],
+            syslog: [b' '; 15],
+        }
+    }
+
+    fn refresh(&mut self, secs: i64) {
+        if self.secs == Some(secs) {
+            return;
+        }
+        self.secs = Some(secs);
+        let Some(t) = Local.timestamp_opt(secs, 0).earliest() else {
+            return;
+        };
+        let mut date = Cursor::new(&mut self.date);
+        let _ = write!(date, "{}", t.format("%Y-%m-%d %H:%M:%S"));
+        let mut sys = Cursor::new(&mut self.syslog);
+        let _ = write!(sys, "{}", t.format("%b %e %H:%M:%S"));
+    }
+
+    /// Append `2018-11-27 13:47:59,971` for `now`.
+    pub(crate) fn write_time(&mut self, out: &mut Vec<u8>, now: Now) {
+        self.refresh(now.secs);
+        out.extend_from_slice(&self.date);
+        let ms = now.millis.min(999);
+        // Each digit is < 10, so the casts cannot truncate.
+        out.extend_from_slice(&[
+            b',',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ]);
+    }
+
+    /// Append the RFC 3164 stamp `Nov 27 13:47:59` for `now`.
+    pub(crate) fn write_syslog(&mut self, out: &mut Vec<u8>, now: Now) {
+        self.refresh(now.secs);
+        out.extend_from_slice(&self.syslog);
+    }
+}
+
+/// A `fmt::Write` into a fixed array (excess is dropped; the formats used fit exactly).
+struct Cursor<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(buf: &'a mut [u8]) -> Self {
+        Cursor { buf, at: 0 }
+    }
+}
+
+impl fmt::Write for Cursor<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let room = self.buf.len() - self.at;
+        let n = s.len().min(room);
+        self.buf[self.at..self.at + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.at += n;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(t: &str, msg: &str) -> String {
+        let t = Template::parse(t).expect("valid");
+        let mut out = Vec::new();
+        let f = Fields {
+            name: "MyDaemon",
+            pid: "42",
+            level: Level::Info,
+            target: "app::m",
+            args: format_args!("{msg}"),
+        };
+        t.render(&mut out, &f, &mut Clock::new(), Now::get());
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn seed_format() {
+        let line = render(crate::config::DEFAULT_LOG_FORMAT, "PID: 42");
+        // 2018-11-27 13:47:59,971 - MyDaemon - INFO - PID: 42
+        let (time, rest) = line.split_at(23);
+        assert_eq!(rest, " - MyDaemon - INFO - PID: 42");
+        let b = time.as_bytes();
+        assert_eq!(
+            (b[4], b[7], b[10], b[13], b[16], b[19]),
+            (b'-', b'-', b' ', b':', b':', b',')
+        );
+        assert!(time.chars().filter(char::is_ascii_digit).count() == 17, "{time}");
+    }
+
+    #[test]
+    fn fields_and_braces() {
+        assert_eq!(
+            render("{{{pid}}} {target} {name}: {message}}}", "hi"),
+            "{42} app::m MyDaemon: hi}"
+        );
+        assert_eq!(render("plain", "x"), "plain");
+        assert_eq!(render("", "x"), "");
+        assert_eq!(render("é{message}ü", "ß"), "éßü");
+    }
+
+    #[test]
+    fn errors_name_the_culprit() {
+        let e = Template::parse("{time} {lvl}").expect_err("invalid");
+        assert!(e.starts_with("unknown field {lvl} (did you mean {level}?); the fields are {time}, {name}, {level}, {message}, {pid}, {target}"), "{e}");
+        let e = Template::parse("{mesage}").expect_err("invalid");
+        assert!(e.contains("did you mean {message}?"), "{e}");
+        let e = Template::parse("{xyz}").expect_err("invalid");
+        assert!(!e.contains("did you mean"), "{e}");
+        assert!(Template::parse("{time")
+            .expect_err("invalid")
+            .starts_with("unclosed '{' at byte 0"));
+        assert!(Template::parse("a}b")
+            .expect_err("invalid")
+            .starts_with("unmatched '}' at byte 1"));
+        assert!(Template::parse("{}")
+            .expect_err("invalid")
+            .starts_with("unknown field {}"));
+    }
+
+    #[test]
+    fn message_range_and_multiline() {
+        let t = Template::parse("[{level}] {message}").expect("valid");
+        let mut out = Vec::new();
+        let f = Fields {
+            name: "n",
+            pid: "1",
+            level: Level::Error,
+            target: "t",
+            args: format_args!("panicked at a.rs:1:2:\nboom"),
+        };
+        let r = t
+            .render(&mut out, &f, &mut Clock::new(), Now::get())
+            .expect("has message");
+        assert_eq!(&out[r], b"panicked at a.rs:1:2:\nboom");
+        assert_eq!(out, b"[ERROR] panicked at a.rs:1:2:\nboom");
+    }
+
+    #[test]
+    fn clock_caches_per_second_and_pads_millis() {
+        let mut c = Clock::new();
+        let mut out = Vec::new();
+        c.write_time(
+            &mut out,
+            Now {
+                secs: 1_543_326_479,
+                millis: 7,
+            },
+        );
+        assert!(out.ends_with(b",007"), "{}", String::from_utf8_lossy(&out));
+        let mut sys = Vec::new();
+        c.write_syslog(
+            &mut sys,
+            Now {
+                secs: 1_543_326_479,
+                millis: 7,
+            },
+        );
+        assert_eq!(sys.len(), 15);
+        assert!(sys.starts_with(b"Nov "), "{}", String::from_utf8_lossy(&sys));
+    }
+}

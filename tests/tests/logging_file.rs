@@ -1,0 +1,421 @@
+//! The log file on real processes: rotation under 4 threads (every line counted), SIGHUP after a
+//! move (logrotate), symbolic-link refusal, unusable locations (exit 78), the journal prefix on
+//! stdout, panics, and buffered mode on every exit path.
+//!
+//! Every wait is on an observable event (a line in a file, the child's exit), bounded by
+//! [`PATIENCE`]; nothing is timed.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use simple_daemon_tests::{kill, read, wait_exit, wait_until, TempDir, PATIENCE};
+
+const THREADS: usize = 4;
+const PAYLOAD: &str = "the quick brown fox jumps over the lazy dog";
+
+fn daemon(envs: &[(&str, &str)]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_log_daemon"));
+    c.envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    c
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    let mut s = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut s);
+    }
+    s
+}
+
+/// The file and its backups `x.1`, `x.2`, ... that exist.
+fn files(log: &Path) -> Vec<PathBuf> {
+    let mut v = vec![log.to_path_buf()];
+    for i in 1.. {
+        let b = PathBuf::from(format!("{}.{i}", log.display()));
+        if !b.exists() {
+            break;
+        }
+        v.push(b);
+    }
+    v
+}
+
+fn any_has(paths: &[PathBuf], needle: &str) -> bool {
+    paths.iter().any(|p| read(p).lines().any(|l| l.contains(needle)))
+}
+
+/// Whether `line` is a whole line of the seed's format for `logd`:
+/// `2018-11-27 13:47:59,971 - logd - INFO - message`.
+fn whole_line(line: &str) -> bool {
+    let b = line.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+    b.len() > 23
+        && digits.iter().all(|&i| b[i].is_ascii_digit())
+        && &b[4..5] == b"-"
+        && &b[19..20] == b","
+        && ["INFO", "DEBUG", "WARN", "ERROR"]
+            .iter()
+            .any(|lvl| line[23..].starts_with(&format!(" - logd - {lvl} - ")))
+}
+
+/// Read every file: count the writers' lines `(t, i)`, assert each line whole.
+fn count_lines(paths: &[PathBuf]) -> HashMap<(usize, u64), u32> {
+    let mut seen = HashMap::new();
+    for p in paths {
+        let text = read(p);
+        assert!(
+            !text.starts_with('\n'),
+            "{} starts with a lone newline",
+            p.display()
+        );
+        for line in text.lines() {
+            assert!(
+                whole_line(line),
+                "torn or foreign line in {}: {line:?}",
+                p.display()
+            );
+            let Some(body) = line.split(" - INFO - ").nth(1) else {
+                continue;
+            };
+            let Some(body) = body.strip_suffix(PAYLOAD) else {
+                continue;
+            };
+            let mut it = body.split_whitespace();
+            let t = it.next().and_then(|t| t.strip_prefix('t')?.parse().ok());
+            let i = it.next().and_then(|i| i.strip_prefix('i')?.parse().ok());
+            match (t, i) {
+                (Some(t), Some(i)) => *seen.entry((t, i)).or_insert(0) += 1,
+                _ => panic!("torn line in {}: {line:?}", p.display()),
+            }
+        }
+    }
+    seen
+}
+
+fn assert_all_once(seen: &HashMap<(usize, u64), u32>, lines: u64) {
+    let written = THREADS as u64 * lines;
+    let dup = seen.values().filter(|&&n| n != 1).count();
+    assert_eq!(dup, 0, "{dup} lines found more than once");
+    for t in 0..THREADS {
+        for i in 0..lines {
+            assert!(seen.contains_key(&(t, i)), "line t{t} i{i} is missing");
+        }
+    }
+    assert_eq!(
+        seen.len() as u64,
+        written,
+        "written {written}, found {}",
+        seen.len()
+    );
+}
+
+fn rotation_counts_every_line(tag: &str, extra: &[(&str, &str)]) {
+    const LINES: u64 = 15_000;
+    const MAX: u64 = 64 * 1024;
+    let dir = TempDir::new(tag);
+    let log = dir.path().join("logd.log");
+    let lines = LINES.to_string();
+    let threads = THREADS.to_string();
+    let max = MAX.to_string();
+    let mut envs = vec![
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_THREADS", threads.as_str()),
+        ("SD_LINES", lines.as_str()),
+        ("SD_MAX_SIZE", max.as_str()),
+        ("SD_MAX_FILES", "10000"),
+    ];
+    envs.extend_from_slice(extra);
+    let mut child = daemon(&envs).spawn().expect("spawn log_daemon");
+    // `ALL DONE` is the writers' last line: in the current file, or just rotated into `.1`.
+    let newest = [log.clone(), PathBuf::from(format!("{}.1", log.display()))];
+    assert!(
+        wait_until(PATIENCE, || any_has(&newest, "ALL DONE")),
+        "the writers did not finish"
+    );
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+
+    let all = files(&log);
+    assert!(all.len() > 10, "expected many rotated files, got {}", all.len());
+    for p in &all {
+        let len = std::fs::metadata(p).expect("stat").len();
+        assert!(len <= MAX, "{} is {len} bytes, over the {MAX} limit", p.display());
+    }
+    // The backups are in order: the newest (`.1`) holds later lines than the oldest.
+    let seen = count_lines(&all);
+    assert_all_once(&seen, LINES);
+    assert!(
+        read(&all[all.len() - 1]).contains("PID: "),
+        "the first file rotated out last"
+    );
+    assert!(read(&log).contains("Graceful Interrupt..."));
+}
+
+#[test]
+fn rotation_with_4_threads_loses_and_tears_nothing() {
+    rotation_counts_every_line("rot", &[]);
+}
+
+#[test]
+fn rotation_with_4_threads_buffered_loses_and_tears_nothing() {
+    rotation_counts_every_line("rotbuf", &[("SD_BUFFERED", "1")]);
+}
+
+#[test]
+fn buffered_mode_flushes_on_an_aggressive_stop() {
+    rotation_counts_every_line("aggbuf", &[("SD_BUFFERED", "1"), ("SD_MODE", "aggressive")]);
+}
+
+#[test]
+fn sighup_after_a_move_loses_nothing() {
+    const LINES: u64 = 20_000;
+    let dir = TempDir::new("hup");
+    let log = dir.path().join("logd.log");
+    let moved = dir.path().join("logd.log-moved");
+    let lines = LINES.to_string();
+    let threads = THREADS.to_string();
+    let mut child = daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_THREADS", threads.as_str()),
+        ("SD_LINES", lines.as_str()),
+        ("SD_PACE", "50"),
+        ("SD_MAX_SIZE", "1000000000"),
+    ])
+    .spawn()
+    .expect("spawn log_daemon");
+    // Move the file while the writers are busy (logrotate's `create` method), then SIGHUP.
+    assert!(wait_until(PATIENCE, || read(&log).contains(" t0 i")));
+    std::fs::rename(&log, &moved).expect("move the log");
+    kill(child.id(), libc::SIGHUP);
+    // `Received 1 signal.` is logged before the re-open, into the moved file; the re-open
+    // creates the file anew.
+    assert!(wait_until(PATIENCE, || log.exists()), "no new file after SIGHUP");
+    let both = [moved.clone(), log.clone()];
+    assert!(wait_until(PATIENCE, || any_has(&both, "ALL DONE")));
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+    assert!(read(&moved).contains("PID: "));
+    assert!(read(&moved).contains("Received 1 signal."));
+    assert!(read(&log).contains("Graceful Interrupt..."));
+    let seen = count_lines(&both);
+    assert_all_once(&seen, LINES);
+}
+
+#[test]
+fn a_symlink_at_the_log_file_is_refused_with_exit_78() {
+    let dir = TempDir::new("link");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").expect("victim");
+    let log = dir.path().join("logd.log");
+    std::os::unix::fs::symlink(&victim, &log).expect("symlink");
+    let mut child = daemon(&[("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path"))])
+        .spawn()
+        .expect("spawn");
+    let st = wait_exit(&mut child, PATIENCE);
+    let err = stderr_of(&mut child);
+    assert_eq!(st.code(), Some(78), "stderr: {err}");
+    let want = format!("log_name {:?} is a symbolic link", log.display().to_string());
+    assert!(err.contains(&want), "stderr {err:?} lacks {want:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err:?}");
+    assert_eq!(read(&victim), "precious\n");
+}
+
+#[test]
+fn a_symlink_at_a_backup_name_is_left_alone_with_one_warning() {
+    let dir = TempDir::new("blink");
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").expect("victim");
+    let log = dir.path().join("logd.log");
+    std::os::unix::fs::symlink(&victim, dir.path().join("logd.log.2")).expect("symlink");
+    let mut child = daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_THREADS", "1"),
+        ("SD_LINES", "3000"),
+        ("SD_MAX_SIZE", "20000"),
+        ("SD_MAX_FILES", "3"),
+    ])
+    .spawn()
+    .expect("spawn");
+    let names = [log.clone(), dir.path().join("logd.log.1")];
+    assert!(wait_until(PATIENCE, || any_has(&names, "ALL DONE")));
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    assert_eq!(read(&victim), "precious\n", "the link was followed");
+    let link = std::fs::symlink_metadata(dir.path().join("logd.log.2")).expect("lstat");
+    assert!(link.file_type().is_symlink(), "the link was replaced");
+    let warnings: usize = names
+        .iter()
+        .chain([&dir.path().join("logd.log.3")])
+        .map(|p| {
+            read(p)
+                .lines()
+                .filter(|l| l.contains(" - WARN - ") && l.contains("is a symbolic link"))
+                .count()
+        })
+        .sum();
+    // The warning may have rotated away with an old file, but it is never repeated.
+    assert!(warnings <= 1, "{warnings} warnings");
+}
+
+#[test]
+fn an_unwritable_log_path_exits_78_naming_it() {
+    // Tests run as root, which ignores mode bits: a path under a regular file cannot be created.
+    let dir = TempDir::new("unwritable");
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, "").expect("file");
+    let bad = file.join("logs");
+    let mut child = daemon(&[("SD_LOG_DIR", bad.to_str().expect("utf-8 path"))])
+        .spawn()
+        .expect("spawn");
+    let st = wait_exit(&mut child, PATIENCE);
+    let err = stderr_of(&mut child);
+    assert_eq!(st.code(), Some(78), "stderr: {err}");
+    let want = format!("log_path {:?} cannot be created: ", bad.display().to_string());
+    assert!(err.contains(&want), "stderr {err:?} lacks {want:?}");
+    assert!(err.contains("(os error 20)"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err:?}");
+
+    // A directory where the log file should be.
+    std::fs::create_dir(dir.path().join("logd.log")).expect("mkdir");
+    let mut child = daemon(&[("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path"))])
+        .spawn()
+        .expect("spawn");
+    let st = wait_exit(&mut child, PATIENCE);
+    let err = stderr_of(&mut child);
+    assert_eq!(st.code(), Some(78), "stderr: {err}");
+    assert!(err.contains("is not a regular file"), "{err}");
+}
+
+#[test]
+fn new_files_are_0640_and_new_directories_0750() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("modes");
+    let sub = dir.path().join("a/b");
+    let mut child = daemon(&[("SD_LOG_DIR", sub.to_str().expect("utf-8 path"))])
+        .spawn()
+        .expect("spawn");
+    let log = sub.join("logd.log");
+    assert!(wait_until(PATIENCE, || read(&log).contains("Mode: PASSIVE")));
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    // The umask may only take bits away.
+    assert_eq!(mode(&log) & !0o640, 0, "file mode {:o}", mode(&log));
+    assert_eq!(mode(&sub) & !0o750, 0, "dir mode {:o}", mode(&sub));
+    assert_eq!(mode(&dir.path().join("a")) & !0o750, 0);
+}
+
+/// Spawn with stdout on a pipe; with `journal`, `$JOURNAL_STREAM` names that pipe.
+fn spawn_with_stdout(envs: &[(&str, &str)], journal: bool) -> (Child, std::io::PipeReader) {
+    use std::os::unix::fs::MetadataExt;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let writer = std::fs::File::from(std::os::fd::OwnedFd::from(writer));
+    let meta = writer.metadata().expect("fstat");
+    let mut cmd = daemon(envs);
+    cmd.env_remove("JOURNAL_STREAM");
+    if journal {
+        cmd.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+    }
+    let child = cmd.stdout(Stdio::from(writer)).spawn().expect("spawn");
+    (child, reader)
+}
+
+#[test]
+fn stdout_under_journald_carries_priority_prefixes() {
+    let dir = TempDir::new("journal");
+    let (mut child, mut out) = spawn_with_stdout(
+        &[
+            ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+            ("SD_STREAM", "1"),
+            ("SD_TICK_LOG", "1"),
+        ],
+        true,
+    );
+    let log = dir.path().join("logd.log");
+    assert!(wait_until(PATIENCE, || read(&log).contains("error 2")));
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    let mut text = String::new();
+    out.read_to_string(&mut text).expect("read stdout");
+    let pid = child.id();
+    for want in [
+        format!("<6>PID: {pid}"),
+        "<7>Set signal handler: 15".into(),
+        "<6>Mode: PASSIVE".into(),
+        "<6>tick 1".into(),
+        "<7>debug 1".into(),
+        "<4>warn 1".into(),
+        "<3>error 1".into(),
+        "<6>Graceful Interrupt...".into(),
+    ] {
+        assert!(
+            text.lines().any(|l| l == want),
+            "no line {want:?} on stdout:\n{text}"
+        );
+    }
+    assert!(text.lines().all(|l| l.starts_with('<')), "{text}");
+}
+
+#[test]
+fn stdout_elsewhere_gets_the_file_lines() {
+    let dir = TempDir::new("stdout");
+    let (mut child, mut out) = spawn_with_stdout(
+        &[
+            ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+            ("SD_STREAM", "1"),
+        ],
+        false,
+    );
+    let log = dir.path().join("logd.log");
+    assert!(wait_until(PATIENCE, || read(&log).contains("Mode: PASSIVE")));
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    let mut text = String::new();
+    out.read_to_string(&mut text).expect("read stdout");
+    assert_eq!(text, read(&log), "stdout and the file differ");
+    assert!(text.lines().all(whole_line), "{text}");
+}
+
+#[test]
+fn a_panic_is_logged_with_continuation_lines_unprefixed_then_exit_101() {
+    for (buffered, how, first) in [
+        ("", "1", "boom in tick 1"),
+        ("1", "1", "boom in tick 1"),
+        // The hook runs while the record that panicked is half formatted on this thread.
+        ("", "display", "boom in Display"),
+    ] {
+        let dir = TempDir::new("panic");
+        let (mut child, mut out) = spawn_with_stdout(
+            &[
+                ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+                ("SD_STREAM", "1"),
+                ("SD_PANIC", how),
+                ("SD_BUFFERED", buffered),
+            ],
+            true,
+        );
+        assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(101));
+        let log = read(&dir.path().join("logd.log"));
+        let lines: Vec<&str> = log.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(" - logd - ERROR - ") && l.contains("panicked at"))
+            .unwrap_or_else(|| panic!("no panic record in:\n{log}"));
+        assert_eq!(lines.get(at + 1).copied(), Some(first), "{log}");
+        assert_eq!(
+            lines.get(at + 2).copied(),
+            Some("second line of the panic"),
+            "{log}"
+        );
+        let mut text = String::new();
+        out.read_to_string(&mut text).expect("read stdout");
+        assert!(text.lines().any(|l| l == "<3>second line of the panic"), "{text}");
+    }
+}

@@ -1,0 +1,262 @@
+//! The syslog sink against a real rsyslogd, started by the test on a private socket
+//! (../shared/E2E-PEERS.md, section 2): tag, pid and severity of each line; the socket lost and
+//! back; the socket missing at start (exit 78).
+//!
+//! Without rsyslogd the rsyslog tests print a skip reason, or fail when
+//! `SIMPLE_DAEMON_E2E=required`.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use simple_daemon_tests::{kill, read, skip_or_fail, wait_exit, wait_until, TempDir, PATIENCE};
+
+const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+
+/// A private rsyslogd: `log.sock` in, `messages.log` (traditional format) and `fields.log`
+/// (`severity|facility|tag|procid|msg`) out.
+struct Rsyslog {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Rsyslog {
+    /// Start it, or `None` (after skip-or-fail) when rsyslogd is not installed.
+    fn start(dir: &Path) -> Option<Rsyslog> {
+        if !Path::new(RSYSLOGD).exists() {
+            skip_or_fail(&format!(
+                "{RSYSLOGD} is not installed (apt-get install -y rsyslog)"
+            ));
+            return None;
+        }
+        let d = dir.display();
+        let conf = format!(
+            r#"global(workDirectory="{d}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="{d}/log.sock" Annotate="on" ParseTrusted="on")
+template(name="fields" type="string" string="%syslogseverity%|%syslogfacility-text%|%syslogtag%|%procid%|%msg%\n")
+*.* action(type="omfile" file="{d}/messages.log" template="RSYSLOG_TraditionalFileFormat")
+*.* action(type="omfile" file="{d}/fields.log" template="fields")
+"#
+        );
+        std::fs::write(dir.join("rsyslog.conf"), conf).expect("write rsyslog.conf");
+        Some(Rsyslog::spawn(dir))
+    }
+
+    fn spawn(dir: &Path) -> Rsyslog {
+        let sock = dir.join("log.sock");
+        let _ = std::fs::remove_file(&sock);
+        let child = Command::new(RSYSLOGD)
+            .arg("-n")
+            .arg("-f")
+            .arg(dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(dir.join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn rsyslogd");
+        let mut r = Rsyslog {
+            child,
+            dir: dir.to_path_buf(),
+        };
+        if !wait_until(PATIENCE, || sock.exists()) {
+            let _ = r.child.kill();
+            let mut err = String::new();
+            if let Some(mut e) = r.child.stderr.take() {
+                let _ = e.read_to_string(&mut err);
+            }
+            panic!("rsyslogd did not create {}: {err}", sock.display());
+        }
+        r
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("log.sock")
+    }
+
+    fn fields(&self) -> String {
+        read(&self.dir.join("fields.log"))
+    }
+
+    fn stop(mut self) -> PathBuf {
+        kill(self.child.id(), libc::SIGTERM);
+        wait_exit(&mut self.child, PATIENCE);
+        self.dir.clone()
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn daemon(log_dir: &Path, socket: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_log_daemon"))
+        .env("SD_LOG_DIR", log_dir)
+        .env("SD_SYSLOG_SOCKET", socket)
+        .env("SD_TICK_LOG", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn log_daemon")
+}
+
+/// The `fields.log` line for `msg`, split: `[severity, facility, tag, procid, msg]`.
+fn field_line(fields: &str, msg: &str) -> Option<Vec<String>> {
+    fields
+        .lines()
+        .map(|l| l.splitn(5, '|').map(str::to_owned).collect::<Vec<_>>())
+        .find(|f| f.len() == 5 && f[4].trim_start() == msg)
+}
+
+#[test]
+fn rsyslog_receives_the_seed_lines_with_tag_pid_and_severity() {
+    let dir = TempDir::new("rsyslog");
+    let Some(rsyslog) = Rsyslog::start(dir.path()) else {
+        return;
+    };
+    let logs = TempDir::new("rsyslog-logs");
+    let mut child = daemon(logs.path(), &rsyslog.socket());
+    let pid = child.id();
+    assert!(
+        wait_until(PATIENCE, || field_line(&rsyslog.fields(), "error 1").is_some()),
+        "no `error 1` in rsyslog:\n{}\nfile:\n{}",
+        rsyslog.fields(),
+        read(&logs.path().join("logd.log"))
+    );
+    kill(pid, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    assert!(wait_until(PATIENCE, || field_line(
+        &rsyslog.fields(),
+        "Graceful Interrupt..."
+    )
+    .is_some()));
+
+    let fields = rsyslog.fields();
+    let tag = format!("logd[{pid}]:");
+    for (msg, severity) in [
+        (format!("PID: {pid}"), "6"),
+        ("Set signal handler: 2".into(), "7"),
+        ("Set signal handler: 15".into(), "7"),
+        ("Mode: PASSIVE".into(), "6"),
+        ("tick 1".into(), "6"),
+        ("debug 1".into(), "7"),
+        ("warn 1".into(), "4"),
+        ("error 1".into(), "3"),
+        ("Received 15 signal.".into(), "6"),
+        ("Graceful Interrupt...".into(), "6"),
+    ] {
+        let f = field_line(&fields, &msg).unwrap_or_else(|| panic!("no {msg:?} in:\n{fields}"));
+        assert_eq!(f[0], severity, "severity of {msg:?}: {f:?}");
+        assert_eq!(f[1], "daemon", "facility of {msg:?}: {f:?}");
+        assert_eq!(f[2], tag, "tag of {msg:?}: {f:?}");
+        assert_eq!(f[3], pid.to_string(), "procid of {msg:?}: {f:?}");
+    }
+    // The traditional format: `Mmm dd hh:mm:ss HOST logd[PID]: PID: <pid>`.
+    let dir = rsyslog.stop();
+    let messages = read(&dir.join("messages.log"));
+    let want = format!(" {tag} PID: {pid}");
+    assert!(messages.lines().any(|l| l.ends_with(&want)), "{messages}");
+}
+
+#[test]
+fn syslog_lost_is_one_warning_and_sending_resumes_when_it_is_back() {
+    let dir = TempDir::new("rsyslog-lost");
+    let Some(rsyslog) = Rsyslog::start(dir.path()) else {
+        return;
+    };
+    let logs = TempDir::new("rsyslog-lost-logs");
+    let log = logs.path().join("logd.log");
+    let mut child = daemon(logs.path(), &rsyslog.socket());
+    assert!(wait_until(PATIENCE, || field_line(&rsyslog.fields(), "tick 2").is_some()));
+
+    // Lose the socket: the file goes on, with one warning.
+    let dir_path = rsyslog.stop();
+    let _ = std::fs::remove_file(dir_path.join("log.sock"));
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("is lost")),
+        "no warning in:\n{}",
+        read(&log)
+    );
+    let ticks_then = read(&log)
+        .lines()
+        .filter(|l| l.contains(" - INFO - tick "))
+        .count();
+    assert!(wait_until(PATIENCE, || {
+        read(&log)
+            .lines()
+            .filter(|l| l.contains(" - INFO - tick "))
+            .count()
+            > ticks_then + 3
+    }));
+
+    // Back: rsyslogd again at the same path; sending resumes by itself.
+    let rsyslog = Rsyslog::spawn(&dir_path);
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("is back")),
+        "no recovery in:\n{}",
+        read(&log)
+    );
+    let last_tick = |text: &str| {
+        text.lines()
+            .filter_map(|l| l.split(" - INFO - tick ").nth(1)?.parse::<u64>().ok())
+            .max()
+            .unwrap_or(0)
+    };
+    let after = last_tick(&read(&log));
+    assert!(
+        wait_until(PATIENCE, || {
+            rsyslog
+                .fields()
+                .lines()
+                .filter_map(|l| {
+                    l.rsplit('|')
+                        .next()?
+                        .trim()
+                        .strip_prefix("tick ")?
+                        .parse::<u64>()
+                        .ok()
+                })
+                .any(|n| n > after)
+        }),
+        "no tick after the recovery reached rsyslog:\n{}",
+        rsyslog.fields()
+    );
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    let text = read(&log);
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains(" - WARN - syslog socket"))
+        .count();
+    assert_eq!(warnings, 1, "one warning expected:\n{text}");
+    assert!(text
+        .lines()
+        .any(|l| l.contains(" - WARN - syslog socket ") && l.contains("is lost")));
+}
+
+#[test]
+fn a_missing_syslog_socket_at_start_exits_78_naming_it() {
+    let dir = TempDir::new("nosock");
+    let sock = dir.path().join("no.sock");
+    let mut child = daemon(dir.path(), &sock);
+    let st = wait_exit(&mut child, PATIENCE);
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    assert_eq!(st.code(), Some(78), "stderr: {err}");
+    let want = format!(
+        "syslog {:?} cannot be reached: No such file or directory (os error 2)",
+        sock.display().to_string()
+    );
+    assert!(err.contains(&want), "stderr {err:?} lacks {want:?}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err:?}");
+}
