@@ -115,6 +115,11 @@ impl Shared {
         }
     }
 
+    /// Whether a thread owns the end of the process (see [`claim_exit`](Self::claim_exit)).
+    pub(crate) fn exiting(&self) -> bool {
+        self.phase.load(Ordering::Acquire) != RUNNING
+    }
+
     /// Claim the end of the process. Exactly one caller (the tick loop finishing, the signal
     /// thread stopping aggressively, the stop timer) gets `true`; the others must not log the
     /// end of the run nor exit.

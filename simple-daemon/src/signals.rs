@@ -19,6 +19,7 @@ use crate::config::Mode;
 use crate::context::{Shared, RELOAD, STOP};
 use crate::error::Error;
 use crate::logging;
+use crate::notify::EXTEND_STEP;
 
 /// The longest the signal thread waits for a log sink that the tick holds, per stop.
 pub(crate) const FLUSH_WAIT: Duration = Duration::from_millis(500);
@@ -57,6 +58,11 @@ fn log_bounded(level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
 }
 
 fn on_signal(shared: &Arc<Shared>, signo: i32) {
+    if shared.exiting() {
+        // The end of the process is under way (its `Graceful Interrupt...` may be logged
+        // already): a late signal must not add lines after it.
+        return;
+    }
     let deadline = Instant::now() + FLUSH_WAIT;
     if signo == SIGHUP {
         log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
@@ -75,8 +81,11 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
         }
         return;
     }
-    let before = shared.raise(STOP);
-    if before & STOP != 0 {
+    // Only this thread raises STOP, so checking before raising is race-free. The stop lines are
+    // logged BEFORE the stop is raised: once STOP is up the tick loop may finish the run and
+    // exit the process, and lines this thread had not yet written would be lost (a busy sink
+    // can delay them by up to FLUSH_WAIT).
+    if shared.events() & STOP != 0 {
         log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
         stop_at_once(
             shared,
@@ -90,23 +99,25 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
     match shared.mode {
         Mode::Aggressive => {
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+            // Claims the end of the process before the tick loop can see a stop, so `on_stop`
+            // never runs on an aggressive stop.
             stop_at_once(shared, None);
+            shared.raise(STOP);
         }
         Mode::Passive => {
             log_bounded(Level::Info, format_args!("interrupted == True"), deadline);
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+            shared.raise(STOP);
             shared.notify.stopping();
-            if let Some(timeout) = shared.stop_timeout {
+            // --- notify (issue 5): the stop watch. While the tick in progress runs to its
+            // end, keep extending systemd's stop timeout (EXTEND_TIMEOUT_USEC), and escalate
+            // when `stop_timeout` elapses. The process exits from elsewhere; this thread just
+            // dies with it.
+            if shared.stop_timeout.is_some() || shared.notify.enabled() {
                 let shared = Arc::clone(shared);
-                let spawned = thread::Builder::new().name("simple-daemon-stop-timer".into()).spawn(move || {
-                    thread::sleep(timeout);
-                    stop_at_once(
-                        &shared,
-                        Some(format_args!(
-                            "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
-                        )),
-                    );
-                });
+                let spawned = thread::Builder::new()
+                    .name("simple-daemon-stop-timer".into())
+                    .spawn(move || stop_watch(&shared));
                 if let Err(e) = spawned {
                     log_bounded(
                         Level::Warn,
@@ -115,9 +126,45 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
                     );
                 }
             }
+            // --- end notify (issue 5)
         }
     }
 }
+
+// --- notify (issue 5)
+/// The passive stop's watch: `EXTEND_TIMEOUT_USEC` every half [`EXTEND_STEP`] while the tick in
+/// progress runs (only under a notify socket), and the escalation when `stop_timeout` elapses.
+fn stop_watch(shared: &Shared) {
+    // A timeout too large for an `Instant` never elapses.
+    let escalate_at = shared.stop_timeout.and_then(|t| Instant::now().checked_add(t));
+    loop {
+        shared.notify.extend_timeout(EXTEND_STEP);
+        let next = if shared.notify.enabled() {
+            Some(Instant::now() + EXTEND_STEP / 2)
+        } else {
+            None
+        };
+        let wake = match (next, escalate_at) {
+            (Some(n), Some(e)) => n.min(e),
+            (Some(n), None) => n,
+            (None, Some(e)) => e,
+            (None, None) => return,
+        };
+        thread::sleep(wake.saturating_duration_since(Instant::now()));
+        if let (Some(timeout), Some(e)) = (shared.stop_timeout, escalate_at) {
+            if Instant::now() >= e {
+                stop_at_once(
+                    shared,
+                    Some(format_args!(
+                        "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
+                    )),
+                );
+                return;
+            }
+        }
+    }
+}
+// --- end notify (issue 5)
 
 /// End the process now, from this thread: log `Graceful Interrupt...` (after `warn`, the reason
 /// for an escalation), tell systemd `STOPPING=1`, flush every sink within [`FLUSH_WAIT`], and

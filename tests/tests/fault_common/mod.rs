@@ -1,0 +1,265 @@
+//! Shared by the fault suites: starting `fault_daemon`, checking every log line, counting flood
+//! lines, and the summary table (`target/fault-summary.md`).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use simple_daemon_tests::{read, wait_exit, wait_for_line, TempDir, PATIENCE};
+
+/// The daemon's name in every line.
+pub const NAME: &str = "FaultDaemon";
+
+/// A running `fault_daemon`.
+pub struct Fd {
+    pub child: Child,
+    pub log: PathBuf,
+    pub dir: TempDir,
+}
+
+/// Start `fault_daemon` logging into a fresh directory, and wait for its `Mode:` line when
+/// `wait_mode`.
+pub fn spawn(tag: &str, envs: &[(&str, &str)], wait_mode: bool) -> Fd {
+    let dir = TempDir::new(tag);
+    spawn_in(dir, envs, wait_mode)
+}
+
+/// Like [`spawn`], in a directory made by the caller.
+pub fn spawn_in(dir: TempDir, envs: &[(&str, &str)], wait_mode: bool) -> Fd {
+    let log = dir.path().join(format!("{NAME}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_fault_daemon"))
+        .env_remove("NOTIFY_SOCKET")
+        .env_remove("WATCHDOG_USEC")
+        .env_remove("WATCHDOG_PID")
+        .env_remove("LOGS_DIRECTORY")
+        .env_remove("JOURNAL_STREAM")
+        .env("FD_LOG_DIR", dir.path())
+        .envs(envs.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fault_daemon");
+    let fd = Fd { child, log, dir };
+    if wait_mode {
+        fd.wait_line("Mode: ");
+    }
+    fd
+}
+
+impl Fd {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn wait_line(&self, needle: &str) {
+        assert!(
+            wait_for_line(&self.log, needle, PATIENCE),
+            "no line {needle:?} in:\n{}",
+            tail(&read(&self.log))
+        );
+    }
+
+    pub fn signal(&self, sig: i32) {
+        simple_daemon_tests::kill(self.pid(), sig);
+    }
+
+    /// Still running (not exited, not a zombie)?
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    /// Wait for the exit: (status code or -signal, log, stderr). The directory stays until
+    /// `self` is dropped.
+    pub fn exit(&mut self) -> (i32, String, String) {
+        let st = wait_exit(&mut self.child, PATIENCE);
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        let code = match st.code() {
+            Some(c) => c,
+            None => -std::os::unix::process::ExitStatusExt::signal(&st).unwrap_or(0),
+        };
+        (code, read(&self.log), err)
+    }
+}
+
+/// The last 40 lines, for failure messages about big logs.
+pub fn tail(log: &str) -> String {
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// How many lines contain `needle`.
+pub fn count(log: &str, needle: &str) -> usize {
+    log.lines().filter(|l| l.contains(needle)).count()
+}
+
+/// Whether `line` is in the seed's format, `2018-11-27 13:47:59,971 - NAME - LEVEL - message`,
+/// and returns the message.
+pub fn parse_line<'a>(line: &'a str, name: &str) -> Option<(&'a str, &'a str)> {
+    let b = line.as_bytes();
+    if b.len() < 24 {
+        return None;
+    }
+    for (i, &c) in b[..23].iter().enumerate() {
+        let ok = match i {
+            4 | 7 => c == b'-',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            19 => c == b',',
+            _ => c.is_ascii_digit(),
+        };
+        if !ok {
+            return None;
+        }
+    }
+    let rest = line[23..].strip_prefix(" - ")?;
+    let rest = rest.strip_prefix(name)?.strip_prefix(" - ")?;
+    let (level, msg) = rest.split_once(" - ")?;
+    matches!(level, "ERROR" | "WARN" | "INFO" | "DEBUG" | "TRACE").then_some((level, msg))
+}
+
+/// The padding `fault_daemon` gives flood line `n` of thread `t` (same rule as the daemon).
+pub fn flood_pad(t: u64, n: u64) -> String {
+    let len = ((n * 7 + t * 13) % 97) as usize;
+    let c = char::from(b'a' + (n % 26) as u8);
+    std::iter::repeat_n(c, len).collect()
+}
+
+/// What a log holds, line by line.
+#[derive(Debug, Default)]
+pub struct Audit {
+    /// Lines in all.
+    pub lines: usize,
+    /// Lines not in the format (or flood lines whose text is not intact), with their number.
+    pub bad: Vec<(usize, String)>,
+    /// Per flood thread: how many lines, in order, from 0 with no gap.
+    pub flood: BTreeMap<u64, u64>,
+    /// Flood lines out of order, duplicated, or after a gap.
+    pub disorder: Vec<String>,
+}
+
+/// Check every line of `log` (the concatenation of files, oldest first).
+pub fn audit(log: &str) -> Audit {
+    let mut a = Audit::default();
+    for (i, line) in log.lines().enumerate() {
+        a.lines += 1;
+        let Some((_, msg)) = parse_line(line, NAME) else {
+            a.bad.push((i + 1, line.to_owned()));
+            continue;
+        };
+        let Some(rest) = msg.strip_prefix("flood t=") else {
+            continue;
+        };
+        if rest.contains(" wrote ") {
+            continue;
+        }
+        let parsed = (|| {
+            let (t, rest) = rest.split_once(" n=")?;
+            let (n, pad) = rest.split_once(' ').unwrap_or((rest, ""));
+            Some((t.parse::<u64>().ok()?, n.parse::<u64>().ok()?, pad))
+        })();
+        let Some((t, n, pad)) = parsed else {
+            a.bad.push((i + 1, line.to_owned()));
+            continue;
+        };
+        if pad != flood_pad(t, n) {
+            a.bad.push((i + 1, line.to_owned()));
+            continue;
+        }
+        let next = a.flood.entry(t).or_insert(0);
+        if n != *next {
+            a.disorder
+                .push(format!("line {}: thread {t} line {n}, expected {next}", i + 1));
+        }
+        *next = n + 1;
+    }
+    a
+}
+
+/// The counters `fault_daemon` keeps in `FD_COUNTERS`: per flood thread, log calls returned.
+pub fn counters(path: &Path) -> Vec<u64> {
+    std::fs::read(path)
+        .unwrap_or_default()
+        .chunks_exact(8)
+        .map(|c| u64::from_ne_bytes(c.try_into().expect("8 bytes")))
+        .collect()
+}
+
+/// The target directory of this build (respects `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test binary>
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")))
+}
+
+/// Record a row of the fault table: printed now, and kept in `target/fault-summary.md` (rows of
+/// every fault test, rewritten by each one).
+pub fn record(fault: &str, injections: u64, written: u64, found: u64, outcome: &str) {
+    let lost = written.saturating_sub(found);
+    let row = format!("| {fault} | {injections} | {written} | {found} | {lost} | {outcome} |");
+    eprintln!("FAULT {row}");
+    let rows = target_dir().join("fault-summary.d");
+    let _ = std::fs::create_dir_all(&rows);
+    let key: String = fault
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let _ = std::fs::write(rows.join(format!("{key}.row")), format!("{row}\n"));
+    let mut all: Vec<(PathBuf, String)> = std::fs::read_dir(&rows)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| (e.path(), read(&e.path())))
+                .collect()
+        })
+        .unwrap_or_default();
+    all.sort();
+    let mut table = String::from(
+        "# Fault suite summary\n\nWritten by `cargo test -p simple-daemon-tests --test 'faults*'`.\n\n\
+         | fault | injections | lines written | lines found | lines lost | outcome |\n\
+         |---|---|---|---|---|---|\n",
+    );
+    for (_, r) in all {
+        table.push_str(&r);
+    }
+    let out = target_dir().join("fault-summary.md");
+    let tmp = target_dir().join(format!("fault-summary.md.{}", std::process::id()));
+    if std::fs::write(&tmp, table).is_ok() {
+        let _ = std::fs::rename(&tmp, out);
+    }
+}
+
+/// A notify peer: a datagram socket at `dir/notify.sock` (what `$NOTIFY_SOCKET` names).
+pub struct NotifyPeer {
+    pub sock: UnixDatagram,
+    pub path: PathBuf,
+}
+
+impl NotifyPeer {
+    pub fn bind(dir: &Path) -> NotifyPeer {
+        let path = dir.join("notify.sock");
+        let sock = UnixDatagram::bind(&path).expect("bind notify socket");
+        sock.set_read_timeout(Some(Duration::from_millis(50)))
+            .expect("timeout");
+        NotifyPeer { sock, path }
+    }
+
+    /// Every datagram received until now (waits at most 50 ms for the next one).
+    pub fn drain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = self.sock.recv(&mut buf) {
+            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        out
+    }
+}
