@@ -10,7 +10,8 @@
 //! Messages: `READY=1` (start-up done), `STATUS=<one line>`, `WATCHDOG=1` (at most every half
 //! `$WATCHDOG_USEC`, and only when `$WATCHDOG_PID` is unset or names this process),
 //! `RELOADING=1` + `MONOTONIC_USEC=<CLOCK_MONOTONIC µs>`, `STOPPING=1`, and
-//! `EXTEND_TIMEOUT_USEC=<µs>` while a passive stop waits for the tick in progress.
+//! `EXTEND_TIMEOUT_USEC=<µs>` while a passive stop waits for the tick in progress, within
+//! `stop_timeout` (never without one: `TimeoutStopSec=` stays the bound on a tick that never ends).
 //!
 //! # Why not the `sd-notify` crate
 //!

@@ -109,15 +109,11 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
             shared.raise(STOP);
             shared.notify.stopping();
-            // --- notify (issue 5): the stop watch. While the tick in progress runs to its
-            // end, keep extending systemd's stop timeout (EXTEND_TIMEOUT_USEC), and escalate
-            // when `stop_timeout` elapses. The process exits from elsewhere; this thread just
-            // dies with it.
-            if shared.stop_timeout.is_some() || shared.notify.enabled() {
+            if let Some(timeout) = shared.stop_timeout {
                 let shared = Arc::clone(shared);
                 let spawned = thread::Builder::new()
                     .name("simple-daemon-stop-timer".into())
-                    .spawn(move || stop_watch(&shared));
+                    .spawn(move || stop_watch(&shared, timeout));
                 if let Err(e) = spawned {
                     log_bounded(
                         Level::Warn,
@@ -126,45 +122,35 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
                     );
                 }
             }
-            // --- end notify (issue 5)
         }
     }
 }
 
-// --- notify (issue 5)
-/// The passive stop's watch: `EXTEND_TIMEOUT_USEC` every half [`EXTEND_STEP`] while the tick in
-/// progress runs (only under a notify socket), and the escalation when `stop_timeout` elapses.
-fn stop_watch(shared: &Shared) {
+/// The passive stop's watch, when `stop_timeout` is set: escalate when it elapses, and meanwhile,
+/// under a notify socket, extend systemd's stop timeout (`EXTEND_TIMEOUT_USEC`) by at most
+/// [`EXTEND_STEP`] at a time and never past the escalation (plus [`FLUSH_WAIT`]).
+///
+/// Without `stop_timeout` nothing is extended: the tick may take as long as it takes, and the
+/// unit's `TimeoutStopSec=` stays the operator's bound on a tick that never returns.
+fn stop_watch(shared: &Shared, timeout: Duration) {
     // A timeout too large for an `Instant` never elapses.
-    let escalate_at = shared.stop_timeout.and_then(|t| Instant::now().checked_add(t));
+    let escalate_at = Instant::now().checked_add(timeout);
     loop {
-        shared.notify.extend_timeout(EXTEND_STEP);
-        let next = if shared.notify.enabled() {
-            Some(Instant::now() + EXTEND_STEP / 2)
-        } else {
-            None
-        };
-        let wake = match (next, escalate_at) {
-            (Some(n), Some(e)) => n.min(e),
-            (Some(n), None) => n,
-            (None, Some(e)) => e,
-            (None, None) => return,
-        };
-        thread::sleep(wake.saturating_duration_since(Instant::now()));
-        if let (Some(timeout), Some(e)) = (shared.stop_timeout, escalate_at) {
-            if Instant::now() >= e {
-                stop_at_once(
-                    shared,
-                    Some(format_args!(
-                        "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
-                    )),
-                );
-                return;
-            }
+        let now = Instant::now();
+        let left = escalate_at.map_or(EXTEND_STEP, |e| e.saturating_duration_since(now));
+        if left.is_zero() {
+            stop_at_once(
+                shared,
+                Some(format_args!(
+                    "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
+                )),
+            );
+            return;
         }
+        shared.notify.extend_timeout(left.min(EXTEND_STEP) + FLUSH_WAIT);
+        thread::sleep(left.min(EXTEND_STEP / 2));
     }
 }
-// --- end notify (issue 5)
 
 /// End the process now, from this thread: log `Graceful Interrupt...` (after `warn`, the reason
 /// for an escalation), tell systemd `STOPPING=1`, flush every sink within [`FLUSH_WAIT`], and

@@ -363,7 +363,12 @@ fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
     let Some((dir, mut peer)) = setup("notify-extend", false) else {
         return;
     };
-    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:1500")], None);
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[("SD_TICK", "sleep:1500"), ("SD_STOP_TIMEOUT_MS", "30000")],
+        None,
+    );
     let pid = d.child.id();
     peer.expect("READY=1", |t| t == "READY=1");
     assert!(simple_daemon_tests::wait_for_line(
@@ -380,6 +385,7 @@ fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
         .parse()
         .expect("EXTEND_TIMEOUT_USEC is a number");
     assert!(usec >= 2_000_000, "extends by too little: {usec} µs");
+    assert!(usec <= 10_500_000, "extends past one step: {usec} µs");
     // It came while the tick was still running: the tick ends after it, then the passive end.
     assert!(
         !read(&d.log).contains("tick 1 end"),
@@ -391,6 +397,33 @@ fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
     for line in ["tick 1 end", "on_stop ran", "Graceful Interrupt..."] {
         assert!(log.contains(line), "no {line:?} in:\n{log}");
     }
+}
+
+#[test]
+fn without_stop_timeout_a_passive_stop_does_not_extend_the_timeout() {
+    // Extending without a bound of our own would take away the unit's TimeoutStopSec=, the
+    // operator's only bound on a tick that never returns.
+    let Some((dir, mut peer)) = setup("notify-no-extend", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:1500")], None);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == "READY=1");
+    assert!(simple_daemon_tests::wait_for_line(
+        &d.log,
+        "tick 1 start",
+        PATIENCE
+    ));
+    kill(pid, libc::SIGTERM);
+    peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+    let rest = peer.drain(Duration::from_millis(200));
+    assert!(
+        rest.iter().all(|m| !m.text.contains("EXTEND_TIMEOUT_USEC")),
+        "extended without stop_timeout: {:?}",
+        rest.iter().map(|m| &m.text).collect::<Vec<_>>()
+    );
+    assert!(read(&d.log).contains("tick 1 end"));
 }
 
 #[test]

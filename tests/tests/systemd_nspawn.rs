@@ -546,11 +546,16 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
         ],
         "",
     );
-    // TimeoutStopSec=1s, a 4 s tick: only EXTEND_TIMEOUT_USEC keeps systemd from killing it.
+    // TimeoutStopSec=1s, a 4 s tick, stop_timeout 30 s: only EXTEND_TIMEOUT_USEC (sent within
+    // stop_timeout) keeps systemd from killing it.
     m.install(
         "sd-slow",
         &[("SD_NAME", "SdSlow")],
-        &[("SD_TICK", "sleep:4000"), ("SD_STREAM", "1")],
+        &[
+            ("SD_TICK", "sleep:4000"),
+            ("SD_STREAM", "1"),
+            ("SD_STOP_TIMEOUT_MS", "30000"),
+        ],
         "TimeoutStopSec=1s\n",
     );
     m.install(
