@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use simple_daemon_bench::proc_status;
+
 /// One implementation under measurement.
 #[derive(Clone, Copy, PartialEq)]
 enum Who {
@@ -80,15 +82,6 @@ fn command(env: &Env, who: Who, mode: &str, dir: &Path) -> Option<Command> {
     Some(c)
 }
 
-fn proc_status(pid: u32, key: &str) -> f64 {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 fn wait_child(child: &mut Child, patience: Duration) -> Option<Instant> {
     let end = Instant::now() + patience;
     loop {
@@ -139,8 +132,8 @@ fn cycle(env: &Env, who: Who, mode: &str, n: usize) -> Option<Sample> {
     std::thread::spawn(move || for _ in out.lines() {});
     std::thread::sleep(Duration::from_millis(300));
     let pid = child.id();
-    let rss_kib = proc_status(pid, "VmRSS:");
-    let threads = proc_status(pid, "Threads:");
+    let rss_kib = proc_status(pid, "VmRSS:").map_or(f64::NAN, |v| v as f64);
+    let threads = proc_status(pid, "Threads:").map_or(f64::NAN, |v| v as f64);
     let t1 = Instant::now();
     // SAFETY: kill(2) has no memory-safety preconditions.
     unsafe { libc::kill(pid as i32, libc::SIGTERM) };
@@ -372,22 +365,6 @@ fn main() {
     let _ = std::fs::remove_dir_all(&env.work);
 }
 
-const WITH_ATTRIBUTE: &str = r#"use simple_daemon::daemon;
-
-#[derive(Default)]
-struct Heartbeat {
-    beats: u64,
-}
-
-#[daemon(name = "Heartbeat", mode = "aggressive", interval = "2s", stream)]
-impl Heartbeat {
-    fn tick(&mut self) {
-        self.beats += 1;
-        simple_daemon::log::info!("beat {}", self.beats);
-    }
-}
-"#;
-
 const WITHOUT_ATTRIBUTE: &str = r#"use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
 use std::time::Duration;
 
@@ -447,7 +424,8 @@ fn print_macro_cost(root: &Path) {
     let lock = ws.join("Cargo.lock");
     eprintln!("bench: two clean release builds (a few minutes)");
     let without = clean_build(&work.join("without"), WITHOUT_ATTRIBUTE, false, &lock);
-    let with = clean_build(&work.join("with"), WITH_ATTRIBUTE, true, &lock);
+    let example = std::fs::read_to_string(ws.join("examples/examples/heartbeat.rs")).unwrap_or_default();
+    let with = clean_build(&work.join("with"), &example, true, &lock);
     let cell = |v: Option<f64>| v.map_or("n/a".into(), |s| format!("{s:.1} s (n=1)"));
     println!();
     println!("| the attribute's cost | with `#[daemon]` | builder, `default-features = false` | ratio |");

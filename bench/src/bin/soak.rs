@@ -18,6 +18,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use simple_daemon::{Context, Daemon, Exit, SimpleDaemon};
+use simple_daemon_bench::proc_status;
 
 const MAX_LOG_SIZE: u64 = 64 * 1024;
 const MAX_LOG_FILES: usize = 3;
@@ -54,19 +55,9 @@ struct Sample {
 }
 
 fn sample(pid: u32) -> Option<Sample> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let field = |name: &str| -> Option<u64> {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))?
-            .split_whitespace()
-            .next()?
-            .parse()
-            .ok()
-    };
     Some(Sample {
-        rss_kib: field("VmRSS:")?,
-        threads: field("Threads:")?,
+        rss_kib: proc_status(pid, "VmRSS:")?,
+        threads: proc_status(pid, "Threads:")?,
         fds: std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count(),
     })
 }
