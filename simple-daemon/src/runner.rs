@@ -100,7 +100,7 @@ pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     }
     shared.notify.stopping();
     if let Some(l) = logging::global() {
-        l.flush();
+        l.flush_last();
     }
     exit
 }

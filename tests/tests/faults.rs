@@ -174,7 +174,6 @@ fn a_storm_of_10000_int_term_hup_under_heavy_logging_stops_once_aggressive() {
 }
 
 #[test]
-#[ignore = "logging defect: a line buffered after the final flush is lost at exit (about 1 run in 20); see the fault report"]
 fn a_storm_on_a_buffered_logger_loses_no_returned_line_passive() {
     storm_stops_once(
         "storm-buf-passive",
@@ -185,7 +184,6 @@ fn a_storm_on_a_buffered_logger_loses_no_returned_line_passive() {
 }
 
 #[test]
-#[ignore = "logging defect: a line buffered after the final flush is lost at exit (about 1 run in 20); see the fault report"]
 fn a_storm_on_a_buffered_logger_loses_no_returned_line_aggressive() {
     storm_stops_once(
         "storm-buf-aggressive",

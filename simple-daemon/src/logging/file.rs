@@ -10,11 +10,20 @@
 //!   path (exit status 78);
 //! - each record reaches the file whole: by default in ONE `write(2)` before the logging call
 //!   returns; in buffered mode it is appended to a buffer that is written out (whole records
-//!   only) when full, on the 100 ms timer and on every flush;
+//!   only) when full, on the 100 ms timer and on every flush; after the final flush of an exit
+//!   path ([`FileSink::flush`] with `last`) every record is written at once, so a line logged by
+//!   another thread while the process ends is not left in a buffer nobody writes out;
+//! - a write that fails (disk full, I/O error) leaves no half record: what a short write put in
+//!   the file past the last whole record is cut off again (`ftruncate`), so a record that did not
+//!   fit is absent, never torn. The failure becomes ONE warning for the other sinks (the file
+//!   cannot take it), the records meanwhile are counted, and when a write works again one line
+//!   in the file says how many records it missed;
 //! - rotation ([`super::rotate`]) happens before a record that would pass the size limit, under
 //!   this sink's lock, which is held for the renames and the open of the new file only;
 //! - [`FileSink::reopen`] (SIGHUP) writes out the buffer to the old file, then opens the file at
-//!   its path again, so logrotate's move-then-HUP loses no line.
+//!   its path again (re-creating a removed directory), so logrotate's move-then-HUP loses no
+//!   line; it waits at most half a second for a writer that holds the file, and on any failure
+//!   the old file stays in use.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -23,11 +32,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use log::Level;
+
 use crate::config::Config;
 use crate::error::Error;
 
+use super::lock_until;
 use super::rotate::{self, Problems};
-use super::{lock_until, stderr_line};
 
 /// How long [`FileSink::reopen`] waits for a writer that holds the file.
 const REOPEN_WAIT: Duration = Duration::from_millis(500);
@@ -148,8 +159,18 @@ fn open_at_start(dir: &Path, path: &Path) -> Result<File, Error> {
             symlink_error(path)
         } else if existed {
             Error::path("log_name", path, "cannot be opened for writing", Some(e))
-        } else {
+        } else if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM | libc::EROFS)) {
             Error::path("log_path", dir, "is not writable", Some(e))
+        } else {
+            // Not a permission problem (e.g. ENOENT from a pseudo file system such as /proc):
+            // say what failed, not a guess at why.
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            Error::path(
+                "log_path",
+                dir,
+                format!("cannot take a new log file {name:?}"),
+                Some(e),
+            )
         }
     })
 }
@@ -182,7 +203,22 @@ struct State {
     /// Names already reported as symbolic links (each reported once).
     reported_links: Vec<PathBuf>,
     reported_rename: bool,
-    reported_write: bool,
+    /// Set by the final flush of an exit path: write every record at once from now on.
+    direct: bool,
+    /// A write failed: records are counted in `missed` until a write works again.
+    failing: bool,
+    /// Records that could not be written since the failure.
+    missed: u64,
+    /// What the logger must say about this sink, taken by the next [`FileSink::write`].
+    notes: Vec<Note>,
+}
+
+/// Something the file sink asks the logger to say.
+pub(crate) struct Note {
+    pub(crate) level: Level,
+    pub(crate) text: String,
+    /// Whether the file itself may get it (not when the file is what failed).
+    pub(crate) to_file: bool,
 }
 
 impl FileSink {
@@ -209,7 +245,10 @@ impl FileSink {
                 buf: Vec::new(),
                 reported_links: Vec::new(),
                 reported_rename: false,
-                reported_write: false,
+                direct: false,
+                failing: false,
+                missed: 0,
+                notes: Vec::new(),
             }),
         })
     }
@@ -222,16 +261,25 @@ impl FileSink {
     /// Write one whole record (`line` ends with its newline). With a `deadline`, give up (and
     /// drop the record) when another thread holds the sink past it.
     ///
-    /// Returns a warning for the other sinks when rotation met a problem (reported once each).
-    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>) -> Option<String> {
-        let mut st = lock_until(&self.state, deadline)?;
+    /// Returns what the logger must say: a rotation problem (once each), a write failure (once
+    /// until writes work again), the recovery. Empty (no allocation) almost always.
+    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>) -> Vec<Note> {
+        let Some(mut st) = lock_until(&self.state, deadline) else {
+            return Vec::new();
+        };
         let len = line.len() as u64;
-        let mut warning = None;
         if rotate::needs_rollover(st.size, len, self.max) {
-            warning = self.rotate(&mut st);
+            if let Some(text) = self.rotate(&mut st) {
+                st.notes.push(Note {
+                    level: Level::Warn,
+                    text,
+                    to_file: true,
+                });
+            }
         }
         st.size = st.size.saturating_add(len);
-        if !self.buffered {
+        if !self.buffered || st.direct {
+            st.drain();
             st.put(line);
         } else {
             if st.buf.len() + line.len() > BUFFER_CAP {
@@ -243,7 +291,7 @@ impl FileSink {
                 st.buf.extend_from_slice(line);
             }
         }
-        warning
+        std::mem::take(&mut st.notes)
     }
 
     /// Rotate under the lock: write out the buffer to the old file, rename, open the new file.
@@ -293,10 +341,12 @@ impl FileSink {
     }
 
     /// Write out the buffer (buffered mode); with a `deadline`, skip the sink when another
-    /// thread holds it past the deadline.
-    pub(crate) fn flush(&self, deadline: Option<Instant>) {
+    /// thread holds it past the deadline. With `last` (the final flush of an exit path), every
+    /// later record is written at once, under the same lock, so none can be left in the buffer.
+    pub(crate) fn flush(&self, deadline: Option<Instant>, last: bool) {
         if let Some(mut st) = lock_until(&self.state, deadline) {
             st.drain();
+            st.direct |= last;
         }
     }
 
@@ -306,7 +356,10 @@ impl FileSink {
     ///
     /// The `open(2)` error (a symbolic link at the path is `ELOOP`), or `WouldBlock` when a
     /// writer holds the file for more than half a second; the old file stays in use.
-    pub(crate) fn reopen(&self) -> io::Result<()> {
+    ///
+    /// Returns a warning when the old file had been deleted (its lines since then are gone from
+    /// the file system; they reached the other sinks only).
+    pub(crate) fn reopen(&self) -> io::Result<Option<String>> {
         // Bounded: the signal thread must stay free for a stop even if a writer is stuck.
         let deadline = Instant::now() + REOPEN_WAIT;
         let mut st = lock_until(&self.state, Some(deadline)).ok_or_else(|| {
@@ -316,27 +369,99 @@ impl FileSink {
             )
         })?;
         st.drain();
-        let f = open_nofollow(&self.path)?;
+        let deleted = st.file.metadata().is_ok_and(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.nlink() == 0
+        });
+        let f = match open_nofollow(&self.path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                // The directory was removed: make it again, as at start.
+                match self.path.parent() {
+                    Some(dir) => fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o750)
+                        .create(dir)
+                        .and_then(|()| open_nofollow(&self.path))?,
+                    None => return Err(e),
+                }
+            }
+            r => r?,
+        };
         st.size = f.metadata().map(|m| m.len()).unwrap_or(0);
         st.file = f;
         // logrotate may have made or removed backups of its own.
         st.top = rotate::highest_backup(&self.path, self.backups);
-        Ok(())
+        Ok(deleted.then(|| {
+            "the log file had been deleted while in use: the lines logged since then went into the deleted file, so only the other sinks have them; a new file is open now".to_owned()
+        }))
     }
 }
 
 impl State {
-    /// Write `bytes` to the file (one `write(2)` for a regular file); report a failure once on
-    /// stderr, the only place left to report it.
+    /// Write `bytes` (whole records) to the file: one `write(2)` for a regular file. On a
+    /// failure, cut off any part of a record a short write left (so no torn line stays), count
+    /// the records not written, and note one warning until a write works again.
     fn put(&mut self, bytes: &[u8]) {
-        match self.file.write_all(bytes) {
-            Ok(()) => self.reported_write = false,
-            Err(e) => {
-                if !self.reported_write {
-                    self.reported_write = true;
-                    stderr_line(format_args!("simple-daemon: cannot write the log file: {e}"));
+        let mut done = 0;
+        let failed = loop {
+            match self.file.write(&bytes[done..]) {
+                Ok(0) => break Some(io::Error::from(io::ErrorKind::WriteZero)),
+                Ok(n) => {
+                    done += n;
+                    if done == bytes.len() {
+                        break None;
+                    }
                 }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Some(e),
             }
+        };
+        let Some(e) = failed else {
+            if self.failing {
+                self.failing = false;
+                let missed = std::mem::take(&mut self.missed);
+                self.notes.push(Note {
+                    level: Level::Info,
+                    text: format!(
+                        "the log file takes lines again; {missed} records logged meanwhile could not be written to it"
+                    ),
+                    to_file: true,
+                });
+            }
+            return;
+        };
+        // Keep the whole records written; cut the torn one (O_APPEND: it ends the file).
+        let keep = bytes[..done]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut cut_failed = None;
+        if done > keep {
+            let torn = (done - keep) as u64;
+            let cut = self
+                .file
+                .metadata()
+                .and_then(|m| self.file.set_len(m.len().saturating_sub(torn)));
+            if let Err(c) = cut {
+                cut_failed = Some(c);
+            }
+        }
+        let unwritten = &bytes[keep..];
+        self.size = self.size.saturating_sub(unwritten.len() as u64);
+        self.missed += unwritten.iter().filter(|&&b| b == b'\n').count() as u64;
+        if !self.failing {
+            self.failing = true;
+            let mut text = format!(
+                "cannot write the log file ({e}); its lines go to the other sinks only until it takes them again"
+            );
+            if let Some(c) = cut_failed {
+                text.push_str(&format!(" (and a partly written line could not be cut off: {c})"));
+            }
+            self.notes.push(Note {
+                level: Level::Warn,
+                text,
+                to_file: false,
+            });
         }
     }
 

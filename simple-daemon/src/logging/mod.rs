@@ -12,8 +12,14 @@
 //! - [`Logger::log_bounded`] and [`Logger::flush_bounded`] (signal thread, panic hook, exit)
 //!   never wait past their deadline for a sink another thread holds: that sink is skipped;
 //! - buffered mode writes out on a 100 ms timer, on [`Logger::flush`], and at process exit
-//!   (`atexit`), besides the explicit flushes of every exit path;
-//! - [`Logger::reopen`] (SIGHUP) re-opens the file at its path, losing no line.
+//!   (`atexit`), besides the explicit flushes of every exit path; those exit flushes
+//!   ([`Logger::flush_last`], [`Logger::flush_bounded`]) are final: under each sink's lock they
+//!   also switch it to direct writes, so a record another thread logs while the process ends is
+//!   written at once instead of left in a buffer;
+//! - a file that cannot be written (disk full, ...) costs no half line, and is reported by ONE
+//!   warning on the other sinks (on stderr when there are none), not one per record;
+//! - [`Logger::reopen`] (SIGHUP) re-opens the file at its path, losing no line, and waits a
+//!   bounded time for a writer that holds the file.
 //!
 //! Modules: [`format`](mod@format) (template, cached time stamps), [`rotate`] (the rotation rule),
 //! [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
@@ -211,12 +217,14 @@ enum To {
     All,
     /// Not syslog: for the warning that syslog is lost.
     AllButSyslog,
+    /// Not the file: for the warning that the file cannot be written.
+    AllButFile,
 }
 
 impl Logger {
     /// Format and write one record to the sinks; with a `deadline`, skip a sink held past it.
     fn emit(&self, level: Level, target: &str, args: fmt::Arguments<'_>, deadline: Option<Instant>, to: To) {
-        let (file_warning, syslog_event) = with_scratch(|s| {
+        let (file_notes, syslog_event) = with_scratch(|s| {
             let Scratch {
                 line,
                 aux,
@@ -234,7 +242,7 @@ impl Logger {
             };
             let range = self.template.render(line, &fields, clock, now);
             line.push(b'\n');
-            let wants_msg = (self.syslog.is_some() && to == To::All)
+            let wants_msg = (self.syslog.is_some() && to != To::AllButSyslog)
                 || self.stdout.as_ref().is_some_and(stdout::StdoutSink::journal);
             let message: &[u8] = match range {
                 Some(r) => &line[r],
@@ -245,7 +253,15 @@ impl Logger {
                 }
                 None => &[],
             };
-            let file_warning = self.file.write(line, deadline);
+            let file_notes = if to == To::AllButFile {
+                if self.stdout.is_none() && self.syslog.is_none() {
+                    // No other sink: stderr is the only place left (the journal under systemd).
+                    stderr_line(format_args!("{}", String::from_utf8_lossy(line).trim_end()));
+                }
+                Vec::new()
+            } else {
+                self.file.write(line, deadline)
+            };
             if let Some(out) = &self.stdout {
                 if out.journal() {
                     aux.clear();
@@ -256,15 +272,16 @@ impl Logger {
                 }
             }
             let mut event = None;
-            if let (Some(sys), To::All) = (&self.syslog, to) {
+            if let (Some(sys), To::All | To::AllButFile) = (&self.syslog, to) {
                 aux.clear();
                 sys.datagram(aux, level, clock, now, message);
                 event = sys.send(aux, deadline);
             }
-            (file_warning, event)
+            (file_notes, event)
         });
-        if let Some(w) = file_warning {
-            self.emit(Level::Warn, OWN_TARGET, format_args!("{w}"), deadline, To::All);
+        for n in file_notes {
+            let to = if n.to_file { To::All } else { To::AllButFile };
+            self.emit(n.level, OWN_TARGET, format_args!("{}", n.text), deadline, to);
         }
         match syslog_event {
             Some(syslog::Event::Lost(e)) => {
@@ -303,33 +320,57 @@ impl Logger {
     }
 
     /// Write out every buffered line (buffered mode; a no-op otherwise), waiting for the sinks.
+    /// Not final: buffering goes on (the timer, `log::logger().flush()`).
     pub(crate) fn flush(&self) {
-        self.file.flush(None);
-        if let Some(out) = &self.stdout {
-            out.flush(None);
-        }
+        self.flush_sinks(None, false);
     }
 
-    /// Like [`flush`](Self::flush), skipping a sink another thread holds past `deadline`.
+    /// The final flush of an exit path that may wait (the tick loop's thread): write out every
+    /// buffered line and switch the sinks to direct writes for the rest of the process.
+    pub(crate) fn flush_last(&self) {
+        self.flush_sinks(None, true);
+    }
+
+    /// The final flush of an exit path that must not wait (signal thread, panic hook,
+    /// `atexit`): like [`flush_last`](Self::flush_last), skipping a sink another thread holds
+    /// past `deadline`. After a panic, buffered mode thus writes every record at once.
     pub(crate) fn flush_bounded(&self, deadline: Instant) {
-        self.file.flush(Some(deadline));
+        self.flush_sinks(Some(deadline), true);
+    }
+
+    fn flush_sinks(&self, deadline: Option<Instant>, last: bool) {
+        self.file.flush(deadline, last);
         if let Some(out) = &self.stdout {
-            out.flush(Some(deadline));
+            out.flush(deadline, last);
         }
     }
 
     /// Re-open the log file at its path (SIGHUP, after logrotate moved it).
     ///
+    /// Waits at most half a second for a writer that holds the file (the signal thread calls
+    /// this). When the old file had been deleted, one warning says so.
+    ///
     /// # Errors
     ///
-    /// The `open(2)` error; the old file stays in use.
+    /// The `open(2)` error, or `WouldBlock` when a writer holds the file past the wait; the old
+    /// file stays in use.
     pub(crate) fn reopen(&self) -> io::Result<()> {
-        self.file.reopen().map_err(|e| {
-            io::Error::new(
-                e.kind(),
-                format!("{:?}: {e}", self.file.path().display().to_string()),
-            )
-        })
+        let path = self.file.path().display().to_string();
+        let deleted = self
+            .file
+            .reopen()
+            .map_err(|e| io::Error::new(e.kind(), format!("{path:?}: {e}")))?;
+        if let Some(w) = deleted {
+            let deadline = Instant::now() + EXIT_FLUSH_WAIT;
+            self.emit(
+                Level::Warn,
+                OWN_TARGET,
+                format_args!("{path:?}: {w}"),
+                Some(deadline),
+                To::All,
+            );
+        }
+        Ok(())
     }
 }
 

@@ -11,7 +11,7 @@
 //!   the prefix, so `journalctl -p err` shows a whole panic; otherwise stdout gets the file's
 //!   line;
 //! - in buffered mode, lines are kept (up to 64 KiB) and written out on the timer and on every
-//!   flush, like the file.
+//!   flush, like the file; after the final flush of an exit path, every line is written at once.
 
 use std::io;
 use std::sync::Mutex;
@@ -31,7 +31,14 @@ const PIPE_BUF: usize = 4096;
 pub(crate) struct StdoutSink {
     journal: bool,
     buffered: bool,
-    buf: Mutex<Vec<u8>>,
+    buf: Mutex<Buf>,
+}
+
+/// The buffer, and whether the final flush made writes direct.
+#[derive(Default)]
+struct Buf {
+    bytes: Vec<u8>,
+    direct: bool,
 }
 
 /// The sd-daemon priority of a level (`<3>` ... `<7>`), as used by journald's stdout stream.
@@ -73,7 +80,7 @@ impl StdoutSink {
         StdoutSink {
             journal: stdout_is_journal(),
             buffered,
-            buf: Mutex::new(Vec::new()),
+            buf: Mutex::new(Buf::default()),
         }
     }
 
@@ -95,15 +102,20 @@ impl StdoutSink {
     /// Write one whole record (ending with its newline). With a `deadline`, give up when the
     /// sink is held, or stdout is full, past it.
     pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>) {
-        let Some(mut buf) = lock_until(&self.buf, deadline) else {
+        let Some(mut guard) = lock_until(&self.buf, deadline) else {
             return;
         };
-        if !self.buffered {
+        let Buf { bytes: buf, direct } = &mut *guard;
+        if !self.buffered || *direct {
+            if !buf.is_empty() {
+                let _ = write_fd1(buf, deadline);
+                buf.clear();
+            }
             let _ = write_fd1(line, deadline);
             return;
         }
         if buf.len() + line.len() > BUFFER_CAP {
-            let _ = write_fd1(&buf, deadline);
+            let _ = write_fd1(buf, deadline);
             buf.clear();
         }
         if line.len() > BUFFER_CAP {
@@ -113,13 +125,16 @@ impl StdoutSink {
         }
     }
 
-    /// Write out the buffer (buffered mode).
-    pub(crate) fn flush(&self, deadline: Option<Instant>) {
-        if let Some(mut buf) = lock_until(&self.buf, deadline) {
+    /// Write out the buffer (buffered mode); with `last` (the final flush of an exit path),
+    /// every later line is written at once, under the same lock.
+    pub(crate) fn flush(&self, deadline: Option<Instant>, last: bool) {
+        if let Some(mut guard) = lock_until(&self.buf, deadline) {
+            let Buf { bytes: buf, direct } = &mut *guard;
             if !buf.is_empty() {
-                let _ = write_fd1(&buf, deadline);
+                let _ = write_fd1(buf, deadline);
                 buf.clear();
             }
+            *direct |= last;
         }
     }
 }
