@@ -355,11 +355,13 @@ fn main() {
     }
     if logging {
         let lt = bin_dir.join("log_throughput");
-        if lt.exists() {
-            println!();
-            let _ = Command::new(lt).status();
-        } else {
-            println!("\n(logging rows: `log_throughput` is not built)");
+        match Command::new(&lt).output() {
+            Ok(o) => {
+                let out = String::from_utf8_lossy(&o.stdout);
+                println!("\n{out}");
+                print_seed_logging(&env, &out, runs.min(3));
+            }
+            Err(e) => println!("\n(logging rows: cannot run {}: {e})", lt.display()),
         }
     }
     let _ = std::fs::remove_dir_all(&env.work);
@@ -463,4 +465,44 @@ fn print_macro_cost(root: &Path) {
         }
         None => println!("| `cargo expand -p simple-daemon-examples --example heartbeat` | n/a (`cargo install cargo-expand`) | | |"),
     }
+}
+
+/// The seed's logging row: N INFO lines through Python's RotatingFileHandler (1 MiB x 2), beside
+/// our default mode's 1-thread, 1 MiB x 2 figure from `log_throughput`'s output.
+fn print_seed_logging(env: &Env, log_throughput: &str, runs: usize) {
+    const LINES: u64 = 100_000;
+    let ours: Option<f64> = log_throughput
+        .lines()
+        .find(|l| l.starts_with("simple-daemon default") && l.split_whitespace().nth(4) == Some("1"))
+        .and_then(|l| l.split_whitespace().nth(5)?.parse().ok());
+    let mut seed = Stat::default();
+    for n in 0..runs {
+        let dir = env.work.join(format!("seed-lines-{n}"));
+        let _ = std::fs::create_dir_all(&dir);
+        let Some(mut cmd) = command(env, Who::Seed, "lines", &dir) else {
+            break;
+        };
+        let t = Instant::now();
+        let ok = cmd
+            .arg(LINES.to_string())
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            seed.push(LINES as f64 / t.elapsed().as_secs_f64() / 1e3);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let ours_k = ours.map(|v| v / 1e3);
+    println!("| logging, 1 thread, 1 MiB x 2 | simple-daemon default (1 write/record) | Python seed | ours / seed |");
+    println!("|---|---|---|---|");
+    let ratio = match (ours_k, seed.median()) {
+        (Some(a), Some(b)) if b > 0.0 => format!("{:.1}x", a / b),
+        _ => "n/a".into(),
+    };
+    println!(
+        "| k lines/s | {} | {} | {ratio} |",
+        ours_k.map_or("n/a".into(), |v| format!("{v:.0} k (n=1)")),
+        seed.cell("k")
+    );
 }
