@@ -1,6 +1,6 @@
-//! The syslog sink against a real rsyslogd, started by the test on a private socket
-//! (../shared/E2E-PEERS.md, section 2): tag, pid and severity of each line; the socket lost and
-//! back; the socket missing at start (exit 78).
+//! The syslog sink against a real rsyslogd, started by the test on a private socket (imuxsock
+//! with `SysSock.Use="off"`, an omfile action in the traditional format): tag, pid and severity
+//! of each line; the socket lost and back; the socket missing at start (exit 78).
 //!
 //! Without rsyslogd the rsyslog tests print a skip reason, or fail when
 //! `SIMPLE_DAEMON_E2E=required`.
