@@ -6,10 +6,18 @@
 //! std::fs::write(dir.path().join("a.log"), "x - PID: 1\n").unwrap();
 //! assert!(simple_daemon_tests::wait_for_line(&dir.path().join("a.log"), "PID: ", simple_daemon_tests::PATIENCE));
 //! ```
+//!
+//! It also holds what the env-configured test daemons (`src/bin/*_daemon.rs`) share: reading
+//! environment variables ([`env_var`], [`env_ms`], [`env_num`]) and building a
+//! [`SimpleDaemon`] from the `SD_*` variables they all give the same meaning
+//! ([`builder_from_env`], [`timing_from_env`]).
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
+use std::str::FromStr;
 use std::time::{Duration, Instant};
+
+use simple_daemon::{Mode, SimpleDaemon};
 
 /// How long a test waits for something that should happen at once. Generous, because CI
 /// machines are shared; it bounds a failing test, it is never a timing assertion.
@@ -119,4 +127,79 @@ pub fn skip_or_fail(reason: &str) -> bool {
     assert!(!e2e_required(), "SIMPLE_DAEMON_E2E=required, but {reason}");
     eprintln!("SKIPPED: {reason}");
     true
+}
+
+/// The value of environment variable `name`; `None` when it is unset, empty or not Unicode.
+///
+/// ```
+/// assert_eq!(simple_daemon_tests::env_var("SD_DOC_SURELY_UNSET"), None);
+/// ```
+pub fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Environment variable `name` as a whole number of milliseconds; `None` when it is unset,
+/// empty or not a number.
+///
+/// ```
+/// assert_eq!(simple_daemon_tests::env_ms("SD_DOC_SURELY_UNSET"), None);
+/// ```
+pub fn env_ms(name: &str) -> Option<Duration> {
+    env_num(name).map(Duration::from_millis)
+}
+
+/// Environment variable `name` parsed as a `T`; `None` when it is unset, empty or does not
+/// parse.
+///
+/// ```
+/// assert_eq!(simple_daemon_tests::env_num::<u64>("SD_DOC_SURELY_UNSET"), None);
+/// ```
+pub fn env_num<T: FromStr>(name: &str) -> Option<T> {
+    env_var(name).and_then(|v| v.parse().ok())
+}
+
+/// A [`SimpleDaemon`] named `name`, with the `SD_*` variables every `SD_`-configured test daemon
+/// (`rt_daemon`, `sd_daemon`, `log_daemon`) gives the same meaning:
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `SD_LOG_DIR` | `log_path` | unset: the runtime's location chain |
+/// | `SD_MODE` | `aggressive`: `mode(Mode::Aggressive)`; any other value: passive | passive |
+/// | `SD_STREAM` | set (non-empty): `stream(true)` | off |
+///
+/// A daemon applies its own variables after this; [`timing_from_env`] adds the tick timing.
+///
+/// ```
+/// let config = simple_daemon_tests::builder_from_env("DocDaemon").config().unwrap();
+/// assert_eq!(config.name(), "DocDaemon");
+/// ```
+pub fn builder_from_env(name: impl Into<String>) -> SimpleDaemon {
+    let mut b = SimpleDaemon::new(name);
+    if let Some(dir) = env_var("SD_LOG_DIR") {
+        b = b.log_path(dir);
+    }
+    if env_var("SD_MODE").as_deref() == Some("aggressive") {
+        b = b.mode(Mode::Aggressive);
+    }
+    if env_var("SD_STREAM").is_some() {
+        b = b.stream(true);
+    }
+    b
+}
+
+/// `b` with the tick timing of the `SD_*` variables, for the daemons whose interface has them
+/// (`rt_daemon`, `sd_daemon`; `log_daemon` has a fixed interval and no stop timeout):
+///
+/// | variable | meaning | default |
+/// |---|---|---|
+/// | `SD_INTERVAL_MS` | `interval` (ms) | none: ticks back to back |
+/// | `SD_STOP_TIMEOUT_MS` | `stop_timeout` (ms), the passive stop timeout | none |
+pub fn timing_from_env(mut b: SimpleDaemon) -> SimpleDaemon {
+    if let Some(i) = env_ms("SD_INTERVAL_MS") {
+        b = b.interval(i);
+    }
+    if let Some(t) = env_ms("SD_STOP_TIMEOUT_MS") {
+        b = b.stop_timeout(t);
+    }
+    b
 }

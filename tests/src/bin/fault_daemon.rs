@@ -31,14 +31,12 @@ use std::time::Duration;
 
 use simple_daemon::log::{info, LevelFilter};
 use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
+use simple_daemon_tests::{env_num, env_var};
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Milliseconds, or `max` for `Duration::MAX` (to probe overflow handling).
-fn env_ms(name: &str) -> Option<Duration> {
-    match env(name)?.as_str() {
+/// Milliseconds, or `max` for `Duration::MAX` (to probe overflow handling); the `max` is why
+/// this daemon does not use `simple_daemon_tests::env_ms`.
+fn env_ms_or_max(name: &str) -> Option<Duration> {
+    match env_var(name)?.as_str() {
         "max" => Some(Duration::MAX),
         v => v.parse().ok().map(Duration::from_millis),
     }
@@ -107,7 +105,7 @@ fn start_flood(spec: &str) -> Flood {
     let (threads, max) = spec.split_once(':').unwrap_or((spec, "1000000"));
     let threads: usize = threads.parse().unwrap_or(1);
     let max: u64 = max.parse().unwrap_or(1_000_000);
-    let counters = env("FD_COUNTERS").map(|p| Arc::new(Counters::open(&p, threads)));
+    let counters = env_var("FD_COUNTERS").map(|p| Arc::new(Counters::open(&p, threads)));
     let stop = Arc::new(AtomicBool::new(false));
     let handles = (0..threads)
         .map(|t| {
@@ -197,55 +195,55 @@ impl Daemon for Worker {
 
     fn on_reload(&mut self) {
         info!("on_reload ran");
-        if let Some(d) = env_ms("FD_RELOAD_MS") {
+        if let Some(d) = env_ms_or_max("FD_RELOAD_MS") {
             std::thread::sleep(d);
             info!("on_reload done");
         }
-        if env("FD_RELOAD_PANIC").is_some() {
+        if env_var("FD_RELOAD_PANIC").is_some() {
             panic!("on_reload could not parse the new configuration");
         }
     }
 }
 
 fn builder() -> SimpleDaemon {
-    let mut b = SimpleDaemon::new(env("FD_NAME").unwrap_or_else(|| "FaultDaemon".into()));
-    if let Some(dir) = env("FD_LOG_DIR") {
+    let mut b = SimpleDaemon::new(env_var("FD_NAME").unwrap_or_else(|| "FaultDaemon".into()));
+    if let Some(dir) = env_var("FD_LOG_DIR") {
         b = b.log_path(dir);
     }
-    if env("FD_MODE").as_deref() == Some("aggressive") {
+    if env_var("FD_MODE").as_deref() == Some("aggressive") {
         b = b.mode(Mode::Aggressive);
     }
-    if let Some(i) = env_ms("FD_INTERVAL_MS") {
+    if let Some(i) = env_ms_or_max("FD_INTERVAL_MS") {
         b = b.interval(i);
     }
-    if let Some(t) = env_ms("FD_STOP_TIMEOUT_MS") {
+    if let Some(t) = env_ms_or_max("FD_STOP_TIMEOUT_MS") {
         b = b.stop_timeout(t);
     }
-    if let Some(w) = env_ms("FD_WATCHDOG_MS") {
+    if let Some(w) = env_ms_or_max("FD_WATCHDOG_MS") {
         b = b.watchdog(w);
     }
-    if let Some(n) = env("FD_LOG_NAME") {
+    if let Some(n) = env_var("FD_LOG_NAME") {
         b = b.log_name(n);
     }
     if let Some(f) = std::env::var_os("FD_LOG_FORMAT") {
         b = b.log_format(f.to_string_lossy());
     }
-    if let Some(s) = env("FD_MAX_LOG_SIZE").and_then(|v| v.parse().ok()) {
+    if let Some(s) = env_num("FD_MAX_LOG_SIZE") {
         b = b.max_log_size(s);
     }
-    if let Some(c) = env("FD_MAX_LOG_FILES").and_then(|v| v.parse().ok()) {
+    if let Some(c) = env_num("FD_MAX_LOG_FILES") {
         b = b.max_log_files(c);
     }
-    if let Some(l) = env("FD_LEVEL") {
+    if let Some(l) = env_var("FD_LEVEL") {
         b = b.level(l.parse().unwrap_or(LevelFilter::Debug));
     }
-    if let Some(s) = env("FD_SYSLOG") {
+    if let Some(s) = env_var("FD_SYSLOG") {
         b = b.syslog(true).syslog_socket(s);
     }
-    if env("FD_STREAM").is_some() {
+    if env_var("FD_STREAM").is_some() {
         b = b.stream(true);
     }
-    if env("FD_BUFFERED").is_some() {
+    if env_var("FD_BUFFERED").is_some() {
         b = b.buffered(true);
     }
     b
@@ -253,12 +251,12 @@ fn builder() -> SimpleDaemon {
 
 fn main() -> Exit {
     builder().run_with(|| {
-        if let Some(d) = env_ms("FD_NEW_MS") {
+        if let Some(d) = env_ms_or_max("FD_NEW_MS") {
             info!("new started");
             std::thread::sleep(d);
             info!("new done");
         }
-        if let Some(flag) = env("FD_NEW_WAIT") {
+        if let Some(flag) = env_var("FD_NEW_WAIT") {
             info!("new started");
             while !std::path::Path::new(&flag).exists() {
                 std::thread::sleep(Duration::from_millis(5));
@@ -267,8 +265,8 @@ fn main() -> Exit {
         }
         Ok::<_, std::convert::Infallible>(Worker {
             n: 0,
-            tick: env("FD_TICK").unwrap_or_else(|| "quick".into()),
-            flood: env("FD_FLOOD").map(|s| start_flood(&s)),
+            tick: env_var("FD_TICK").unwrap_or_else(|| "quick".into()),
+            flood: env_var("FD_FLOOD").map(|s| start_flood(&s)),
         })
     })
 }

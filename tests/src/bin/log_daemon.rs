@@ -1,14 +1,15 @@
-//! A test daemon for the logging tests, configured by environment variables:
+//! A test daemon for the logging tests, configured by environment variables. Common variables:
+//! see `simple_daemon_tests::builder_from_env` (`SD_LOG_DIR`, `SD_MODE`, `SD_STREAM`). The tick
+//! interval is a fixed 20 ms and there is no stop timeout (no `SD_INTERVAL_MS`,
+//! `SD_STOP_TIMEOUT_MS`). Its own:
 //!
 //! | variable | meaning | default |
 //! |---|---|---|
-//! | `SD_LOG_DIR` | `log_path` | the location chain |
 //! | `SD_LOG_NAME` | `log_name` | `logd.log` |
 //! | `SD_MAX_SIZE`, `SD_MAX_FILES` | `max_log_size`, `max_log_files` | 1 MiB, 2 |
-//! | `SD_BUFFERED`, `SD_STREAM` | set to `1`: `buffered`, `stream` | off |
+//! | `SD_BUFFERED` | set to `1`: `buffered` | off |
 //! | `SD_SYSLOG_SOCKET` | turns `syslog` on, at this socket | off |
 //! | `SD_FORMAT` | `log_format` | the seed's |
-//! | `SD_MODE` | `passive`, `aggressive` | `passive` |
 //! | `SD_THREADS`, `SD_LINES` | threads started by `new()`, each logging `t<t> i<i> ...` lines | 0, 0 |
 //! | `SD_PACE` | those threads sleep 1 ms every this many lines | no pause |
 //! | `SD_TICK_LOG` | set: each tick (every 20 ms) logs `tick <n>` (INFO), `debug <n>`, `warn <n>`, `error <n>` | quiet ticks |
@@ -21,15 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use simple_daemon::log::{debug, error, info, warn};
-use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
-    env(name).and_then(|v| v.parse().ok())
-}
+use simple_daemon::{Context, Daemon, Exit};
+use simple_daemon_tests::{builder_from_env, env_num, env_var};
 
 struct Worker {
     n: u64,
@@ -90,28 +84,21 @@ fn spawn_writers(threads: usize, lines: u64, pace: u64) {
 }
 
 fn main() -> Exit {
-    let mut b = SimpleDaemon::new("logd")
+    let mut b = builder_from_env("logd")
         .interval(Duration::from_millis(20))
-        .log_name(env("SD_LOG_NAME").unwrap_or_else(|| "logd.log".into()))
-        .buffered(env("SD_BUFFERED").is_some())
-        .stream(env("SD_STREAM").is_some());
-    if let Some(dir) = env("SD_LOG_DIR") {
-        b = b.log_path(dir);
-    }
+        .log_name(env_var("SD_LOG_NAME").unwrap_or_else(|| "logd.log".into()))
+        .buffered(env_var("SD_BUFFERED").is_some());
     if let Some(n) = env_num("SD_MAX_SIZE") {
         b = b.max_log_size(n);
     }
     if let Some(n) = env_num("SD_MAX_FILES") {
         b = b.max_log_files(n);
     }
-    if let Some(sock) = env("SD_SYSLOG_SOCKET") {
+    if let Some(sock) = env_var("SD_SYSLOG_SOCKET") {
         b = b.syslog(true).syslog_socket(sock);
     }
-    if let Some(f) = env("SD_FORMAT") {
+    if let Some(f) = env_var("SD_FORMAT") {
         b = b.log_format(f);
-    }
-    if env("SD_MODE").as_deref() == Some("aggressive") {
-        b = b.mode(Mode::Aggressive);
     }
     b.run_with(|| {
         spawn_writers(
@@ -121,8 +108,8 @@ fn main() -> Exit {
         );
         Ok::<_, std::convert::Infallible>(Worker {
             n: 0,
-            tick_log: env("SD_TICK_LOG").is_some(),
-            panic: env("SD_PANIC"),
+            tick_log: env_var("SD_TICK_LOG").is_some(),
+            panic: env_var("SD_PANIC"),
         })
     })
 }

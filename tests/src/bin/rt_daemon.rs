@@ -1,12 +1,12 @@
-//! A test daemon for the stop-ladder tests, configured by environment variables:
+//! A test daemon for the stop-ladder tests, configured by environment variables. The daemon is
+//! named `RtDaemon`. Common variables: see `simple_daemon_tests::builder_from_env` (`SD_LOG_DIR`,
+//! which this daemon requires, `SD_MODE`, `SD_STREAM`) and `simple_daemon_tests::timing_from_env`
+//! (`SD_INTERVAL_MS`, `SD_STOP_TIMEOUT_MS`; in the `guard` form `SD_INTERVAL_MS` is also the
+//! loop's sleep, 60 s when unset). Its own:
 //!
 //! | variable | values | default |
 //! |---|---|---|
-//! | `SD_LOG_DIR` | log directory | required |
-//! | `SD_MODE` | `passive`, `aggressive` | `passive` |
 //! | `SD_FORM` | `run` (a [`Daemon`]), `guard` (the hand-written loop) | `run` |
-//! | `SD_INTERVAL_MS` | tick interval | none |
-//! | `SD_STOP_TIMEOUT_MS` | passive stop timeout | none |
 //! | `SD_TICK` | `quick`, `sleep:<ms>`, `block` (60 s sleep), `lock` (blocked on a held mutex), `read` (blocked on a pipe), `error:<n>`, `panic:<n>`, `ctx_sleep` (60 s `Context::sleep`) | `quick` |
 //! | `SD_NEW` | `ok`, `error` | `ok` |
 //! | `SD_STOP_PANIC`, `SD_RELOAD_PANIC` | set: `on_stop` / `on_reload` panic | unset |
@@ -19,15 +19,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use simple_daemon::log::info;
-use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn env_ms(name: &str) -> Option<Duration> {
-    env(name).and_then(|v| v.parse().ok()).map(Duration::from_millis)
-}
+use simple_daemon::{Context, Daemon, Exit};
+use simple_daemon_tests::{builder_from_env, env_ms, env_var, timing_from_env};
 
 struct Worker {
     n: u64,
@@ -96,41 +89,26 @@ impl Daemon for Worker {
     }
     fn on_stop(&mut self) {
         info!("on_stop ran");
-        if env("SD_STOP_PANIC").is_some() {
+        if env_var("SD_STOP_PANIC").is_some() {
             panic!("on_stop failed to close the connection");
         }
     }
     fn on_reload(&mut self) {
         info!("on_reload ran");
-        if env("SD_RELOAD_PANIC").is_some() {
+        if env_var("SD_RELOAD_PANIC").is_some() {
             panic!("on_reload could not parse the new configuration");
         }
     }
 }
 
 fn main() -> Exit {
-    let mut b = SimpleDaemon::new("RtDaemon");
-    if let Some(dir) = env("SD_LOG_DIR") {
-        b = b.log_path(dir);
-    }
-    if env("SD_MODE").as_deref() == Some("aggressive") {
-        b = b.mode(Mode::Aggressive);
-    }
-    if let Some(i) = env_ms("SD_INTERVAL_MS") {
-        b = b.interval(i);
-    }
-    if let Some(t) = env_ms("SD_STOP_TIMEOUT_MS") {
-        b = b.stop_timeout(t);
-    }
-    if env("SD_STREAM").is_some() {
-        b = b.stream(true);
-    }
+    let b = timing_from_env(builder_from_env("RtDaemon"));
     let mut worker = Worker {
         n: 0,
-        tick: env("SD_TICK").unwrap_or_else(|| "quick".into()),
+        tick: env_var("SD_TICK").unwrap_or_else(|| "quick".into()),
         held: Arc::new(Mutex::new(())),
     };
-    if env("SD_FORM").as_deref() == Some("guard") {
+    if env_var("SD_FORM").as_deref() == Some("guard") {
         let daemon = match b.start() {
             Ok(d) => d,
             Err(e) => {
@@ -148,7 +126,7 @@ fn main() -> Exit {
         }
         return Exit::Stopped;
     }
-    if env("SD_NEW").as_deref() == Some("error") {
+    if env_var("SD_NEW").as_deref() == Some("error") {
         return b.run_with(|| Err::<Worker, _>("cannot connect to the database at db:5432"));
     }
     b.run(worker)

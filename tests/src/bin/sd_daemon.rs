@@ -1,18 +1,16 @@
 //! A test daemon for the systemd tests (notify peer, systemd in nspawn). It starts through
 //! `simple_daemon::__private::main`, the function `#[daemon]`'s generated `main` calls, so it has
 //! the generated binary's command line (`--print-systemd-unit`, `--help`, `--version`).
-//! Configured by environment variables:
+//! Configured by environment variables. Common variables: see
+//! `simple_daemon_tests::builder_from_env` (`SD_LOG_DIR`, `SD_MODE`, `SD_STREAM`) and
+//! `simple_daemon_tests::timing_from_env` (`SD_INTERVAL_MS`, `SD_STOP_TIMEOUT_MS`). Its own:
 //!
 //! | variable | values | default |
 //! |---|---|---|
 //! | `SD_NAME` | the daemon's name (syslog tag) | `SdDaemon` |
-//! | `SD_LOG_DIR` | log directory | the crate's default |
-//! | `SD_MODE` | `passive`, `aggressive` | `passive` |
-//! | `SD_INTERVAL_MS` | tick interval | none |
-//! | `SD_STOP_TIMEOUT_MS` | passive stop timeout | none |
 //! | `SD_WATCHDOG_MS` | `WatchdogSec=` of the printed unit | none |
-//! | `SD_STREAM`, `SD_SYSLOG` | set: log to stdout, to syslog | unset |
-//! | `SD_SYSLOG_SOCKET` | the syslog socket | `/dev/log` |
+//! | `SD_SYSLOG` | set: log to syslog | unset |
+//! | `SD_SYSLOG_SOCKET` | the syslog socket (does not turn syslog on by itself) | `/dev/log` |
 //! | `SD_NEW_MS` | building the state takes this long (logs `building state`, `state built`) | 0 |
 //! | `SD_STATUS` | each tick sends `STATUS=tick <n>: <text>` | unset |
 //! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>` | `quick` |
@@ -25,15 +23,8 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use simple_daemon::log::info;
-use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-fn env_ms(name: &str) -> Option<Duration> {
-    env(name).and_then(|v| v.parse().ok()).map(Duration::from_millis)
-}
+use simple_daemon::{Context, Daemon, Exit};
+use simple_daemon_tests::{builder_from_env, env_ms, env_var, timing_from_env};
 
 struct Worker {
     n: u64,
@@ -77,25 +68,13 @@ impl Daemon for Worker {
 }
 
 fn main() -> Exit {
-    let mut b = SimpleDaemon::new(env("SD_NAME").unwrap_or_else(|| "SdDaemon".into()));
-    if let Some(dir) = env("SD_LOG_DIR") {
-        b = b.log_path(dir);
-    }
-    if env("SD_MODE").as_deref() == Some("aggressive") {
-        b = b.mode(Mode::Aggressive);
-    }
-    if let Some(i) = env_ms("SD_INTERVAL_MS") {
-        b = b.interval(i);
-    }
-    if let Some(t) = env_ms("SD_STOP_TIMEOUT_MS") {
-        b = b.stop_timeout(t);
-    }
+    let name = env_var("SD_NAME").unwrap_or_else(|| "SdDaemon".into());
+    let mut b = timing_from_env(builder_from_env(name));
     if let Some(w) = env_ms("SD_WATCHDOG_MS") {
         b = b.watchdog(w);
     }
-    b = b.stream(env("SD_STREAM").is_some());
-    b = b.syslog(env("SD_SYSLOG").is_some());
-    if let Some(s) = env("SD_SYSLOG_SOCKET") {
+    b = b.syslog(env_var("SD_SYSLOG").is_some());
+    if let Some(s) = env_var("SD_SYSLOG_SOCKET") {
         b = b.syslog_socket(s);
     }
     simple_daemon::__private::main(b, env!("CARGO_PKG_VERSION"), || {
@@ -106,9 +85,9 @@ fn main() -> Exit {
         }
         Ok::<_, Infallible>(Worker {
             n: 0,
-            tick: env("SD_TICK").unwrap_or_else(|| "quick".into()),
-            status: env("SD_STATUS"),
-            show_env: env("SD_SHOW_ENV").is_some(),
+            tick: env_var("SD_TICK").unwrap_or_else(|| "quick".into()),
+            status: env_var("SD_STATUS"),
+            show_env: env_var("SD_SHOW_ENV").is_some(),
         })
     })
 }
