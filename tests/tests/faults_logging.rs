@@ -16,7 +16,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use fault_common::{audit, count, record, tail, NAME};
+use fault_common::{audit, count, fault_daemon, record, tail, NAME};
 use simple_daemon_tests::{kill, read, skip_or_fail, wait_exit, wait_until, TempDir, PATIENCE};
 
 /// A `fault_daemon` ticking every 5 ms, logging to `log_dir` and to stdout (kept in a file).
@@ -29,13 +29,7 @@ struct Daemon {
 impl Daemon {
     fn start(log_dir: &Path, out: &Path, extra: &[(&str, &str)]) -> Daemon {
         let stdout = File::create(out).expect("stdout file");
-        let child = Command::new(env!("CARGO_BIN_EXE_fault_daemon"))
-            .env_remove("NOTIFY_SOCKET")
-            .env_remove("WATCHDOG_USEC")
-            .env_remove("WATCHDOG_PID")
-            .env_remove("LOGS_DIRECTORY")
-            .env_remove("JOURNAL_STREAM")
-            .env("FD_LOG_DIR", log_dir)
+        let child = fault_daemon(log_dir)
             .env("FD_STREAM", "1")
             .env("FD_INTERVAL_MS", "5")
             .envs(extra.iter().copied())

@@ -226,6 +226,24 @@ fn assert_from(m: &Msg, pid: u32) {
     );
 }
 
+/// A daemon under the peer, past `READY=1` and inside its first tick, then sent SIGTERM; returns
+/// once `STOPPING=1` (checked to come from the daemon) has arrived.
+fn stopping_in_first_tick(tag: &str, envs: &[(&str, &str)]) -> Option<(TempDir, Peer, Daemon)> {
+    let (dir, mut peer) = setup(tag, false)?;
+    let d = spawn(&dir, Some(&peer.address), envs, None);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == "READY=1");
+    assert!(simple_daemon_tests::wait_for_line(
+        &d.log,
+        "tick 1 start",
+        PATIENCE
+    ));
+    kill(pid, libc::SIGTERM);
+    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_from(&stopping, pid);
+    Some((dir, peer, d))
+}
+
 #[test]
 fn ready_status_watchdog_reload_stopping_in_order_from_the_daemon() {
     let Some((dir, mut peer)) = setup("notify-main", false) else {
@@ -360,25 +378,11 @@ fn watchdog_pid_naming_the_daemon_keeps_pings_on() {
 
 #[test]
 fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
-    let Some((dir, mut peer)) = setup("notify-extend", false) else {
+    let envs = [("SD_TICK", "sleep:1500"), ("SD_STOP_TIMEOUT_MS", "30000")];
+    let Some((_dir, mut peer, mut d)) = stopping_in_first_tick("notify-extend", &envs) else {
         return;
     };
-    let mut d = spawn(
-        &dir,
-        Some(&peer.address),
-        &[("SD_TICK", "sleep:1500"), ("SD_STOP_TIMEOUT_MS", "30000")],
-        None,
-    );
     let pid = d.child.id();
-    peer.expect("READY=1", |t| t == "READY=1");
-    assert!(simple_daemon_tests::wait_for_line(
-        &d.log,
-        "tick 1 start",
-        PATIENCE
-    ));
-    kill(pid, libc::SIGTERM);
-    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
-    assert_from(&stopping, pid);
     let extend = peer.expect("EXTEND_TIMEOUT_USEC=", |t| t.starts_with("EXTEND_TIMEOUT_USEC="));
     assert_from(&extend, pid);
     let usec: u64 = extend.text["EXTEND_TIMEOUT_USEC=".len()..]
@@ -403,19 +407,11 @@ fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
 fn without_stop_timeout_a_passive_stop_does_not_extend_the_timeout() {
     // Extending without a bound of our own would take away the unit's TimeoutStopSec=, the
     // operator's only bound on a tick that never returns.
-    let Some((dir, mut peer)) = setup("notify-no-extend", false) else {
+    let Some((_dir, mut peer, mut d)) =
+        stopping_in_first_tick("notify-no-extend", &[("SD_TICK", "sleep:1500")])
+    else {
         return;
     };
-    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:1500")], None);
-    let pid = d.child.id();
-    peer.expect("READY=1", |t| t == "READY=1");
-    assert!(simple_daemon_tests::wait_for_line(
-        &d.log,
-        "tick 1 start",
-        PATIENCE
-    ));
-    kill(pid, libc::SIGTERM);
-    peer.expect("STOPPING=1", |t| t == "STOPPING=1");
     assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
     let rest = peer.drain(Duration::from_millis(200));
     assert!(
@@ -428,25 +424,10 @@ fn without_stop_timeout_a_passive_stop_does_not_extend_the_timeout() {
 
 #[test]
 fn an_aggressive_stop_says_stopping_and_exits_at_once() {
-    let Some((dir, mut peer)) = setup("notify-aggr", false) else {
+    let envs = [("SD_MODE", "aggressive"), ("SD_TICK", "sleep:60000")];
+    let Some((_dir, _peer, mut d)) = stopping_in_first_tick("notify-aggr", &envs) else {
         return;
     };
-    let mut d = spawn(
-        &dir,
-        Some(&peer.address),
-        &[("SD_MODE", "aggressive"), ("SD_TICK", "sleep:60000")],
-        None,
-    );
-    let pid = d.child.id();
-    peer.expect("READY=1", |t| t == "READY=1");
-    assert!(simple_daemon_tests::wait_for_line(
-        &d.log,
-        "tick 1 start",
-        PATIENCE
-    ));
-    kill(pid, libc::SIGTERM);
-    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
-    assert_from(&stopping, pid);
     assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
 }
 

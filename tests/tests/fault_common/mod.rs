@@ -28,16 +28,27 @@ pub fn spawn(tag: &str, envs: &[(&str, &str)], wait_mode: bool) -> Fd {
     spawn_in(dir, envs, wait_mode)
 }
 
+/// The `fault_daemon` command logging to `log_dir`, with the systemd variables the test process
+/// may have inherited removed, so every run starts from the same environment.
+pub fn fault_daemon(log_dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_fault_daemon"));
+    for var in [
+        "NOTIFY_SOCKET",
+        "WATCHDOG_USEC",
+        "WATCHDOG_PID",
+        "LOGS_DIRECTORY",
+        "JOURNAL_STREAM",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("FD_LOG_DIR", log_dir);
+    cmd
+}
+
 /// Like [`spawn`], in a directory made by the caller.
 pub fn spawn_in(dir: TempDir, envs: &[(&str, &str)], wait_mode: bool) -> Fd {
     let log = dir.path().join(format!("{NAME}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_fault_daemon"))
-        .env_remove("NOTIFY_SOCKET")
-        .env_remove("WATCHDOG_USEC")
-        .env_remove("WATCHDOG_PID")
-        .env_remove("LOGS_DIRECTORY")
-        .env_remove("JOURNAL_STREAM")
-        .env("FD_LOG_DIR", dir.path())
+    let child = fault_daemon(dir.path())
         .envs(envs.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
