@@ -60,13 +60,16 @@ impl Running {
     pub fn sleep(&self, duration: Duration) -> bool {
         let shared = &self.ctx.shared;
         let end = Instant::now().checked_add(duration).unwrap_or_else(far_future);
-        let mut watchdog = self.watchdog.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            let now = Instant::now();
-            if let Some(w) = watchdog.as_mut() {
-                w.poll(&shared.notify, now);
-            }
-            let wake_at = watchdog.as_ref().map_or(end, |w| w.due().min(end));
+            // The pinger's lock is held for the ping only, never across the wait: the guard is
+            // `Sync`, and one thread's long sleep must not hold up another thread's short one.
+            let wake_at = {
+                let mut watchdog = self.watchdog.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(w) = watchdog.as_mut() {
+                    w.poll(&shared.notify, Instant::now());
+                }
+                watchdog.as_ref().map_or(end, |w| w.due().min(end))
+            };
             match shared.wait(wake_at, STOP) {
                 Wake::Event(_) => return false,
                 Wake::Deadline if Instant::now() >= end => return true,

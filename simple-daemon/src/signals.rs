@@ -4,7 +4,8 @@
 //! (signal-hook's) only write to a pipe, so no allocation, lock or log happens inside a handler;
 //! everything else happens on this dedicated thread, which never blocks on a lock user code may
 //! hold: it logs through the bounded path, and an aggressive stop exits the process within
-//! [`FLUSH_WAIT`] even when the tick is stuck inside a sink.
+//! [`FLUSH_WAIT`] (plus one notification's send timeout) even when the tick is stuck inside a
+//! sink.
 
 use std::fmt;
 use std::sync::Arc;
@@ -92,6 +93,7 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
             Some(format_args!(
                 "Second stop signal ({signo}): stopping at once, without waiting for the tick in progress"
             )),
+            deadline,
         );
         return;
     }
@@ -101,7 +103,7 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
             // Claims the end of the process before the tick loop can see a stop, so `on_stop`
             // never runs on an aggressive stop.
-            stop_at_once(shared, None);
+            stop_at_once(shared, None, deadline);
             shared.raise(STOP);
         }
         Mode::Passive => {
@@ -144,6 +146,7 @@ fn stop_watch(shared: &Shared, timeout: Duration) {
                 Some(format_args!(
                     "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
                 )),
+                now + FLUSH_WAIT,
             );
             return;
         }
@@ -153,13 +156,14 @@ fn stop_watch(shared: &Shared, timeout: Duration) {
 }
 
 /// End the process now, from this thread: log `Graceful Interrupt...` (after `warn`, the reason
-/// for an escalation), tell systemd `STOPPING=1`, flush every sink within [`FLUSH_WAIT`], and
-/// `_exit(0)`. Returns only if another thread already owns the end of the process.
-pub(crate) fn stop_at_once(shared: &Shared, warn: Option<fmt::Arguments<'_>>) {
+/// for an escalation), tell systemd `STOPPING=1`, flush every sink, and `_exit(0)`. No sink is
+/// waited for past `deadline`: the caller's, shared with the lines it logged before, so the
+/// whole stop waits [`FLUSH_WAIT`] at most for the sinks (plus one notification's send timeout).
+/// Returns only if another thread already owns the end of the process.
+pub(crate) fn stop_at_once(shared: &Shared, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
     if !shared.claim_exit() {
         return;
     }
-    let deadline = Instant::now() + FLUSH_WAIT;
     if let Some(w) = warn {
         log_bounded(Level::Warn, w, deadline);
     }

@@ -336,6 +336,25 @@ fn guard_passive_stop_cuts_the_sleep_and_logs_graceful_interrupt() {
 }
 
 #[test]
+fn guard_sleeps_on_two_threads_do_not_wait_for_each_other() {
+    // Another thread sleeps 60 s on the same guard: the loop's 20 ms sleeps must not queue
+    // behind it (the guard is `Sync`).
+    let d = start(
+        "guard-threads",
+        &[
+            ("SD_FORM", "guard"),
+            ("SD_INTERVAL_MS", "20"),
+            ("SD_GUARD_BG_SLEEP", "1"),
+        ],
+    );
+    d.wait_line("tick 3 end");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    before(&log, "Received 15 signal.", "Graceful Interrupt...");
+}
+
+#[test]
 fn guard_aggressive_stop_ends_a_blocked_loop() {
     let d = start(
         "guard-aggr",

@@ -10,6 +10,7 @@
 //! | `SD_TICK` | `quick`, `sleep:<ms>`, `block` (60 s sleep), `lock` (blocked on a held mutex), `read` (blocked on a pipe), `error:<n>`, `panic:<n>`, `ctx_sleep` (60 s `Context::sleep`) | `quick` |
 //! | `SD_NEW` | `ok`, `error` | `ok` |
 //! | `SD_STOP_PANIC`, `SD_RELOAD_PANIC` | set: `on_stop` / `on_reload` panic | unset |
+//! | `SD_GUARD_BG_SLEEP` | set (`guard` form): another thread sleeps 60 s on the guard meanwhile | unset |
 //!
 //! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
 //! `on_reload ran`.
@@ -117,14 +118,21 @@ fn main() -> Exit {
             }
         };
         let interval = env_ms("SD_INTERVAL_MS").unwrap_or(Duration::from_secs(60));
-        while !daemon.interrupted() {
-            if let Err(e) = worker.work(daemon.context()) {
-                simple_daemon::log::error!("{e}");
-                return Exit::Failed;
+        return std::thread::scope(|s| {
+            if env_var("SD_GUARD_BG_SLEEP").is_some() {
+                s.spawn(|| daemon.sleep(Duration::from_secs(60)));
+                // Let it be asleep before the loop's own sleeps start.
+                std::thread::sleep(Duration::from_millis(100));
             }
-            daemon.sleep(interval);
-        }
-        return Exit::Stopped;
+            while !daemon.interrupted() {
+                if let Err(e) = worker.work(daemon.context()) {
+                    simple_daemon::log::error!("{e}");
+                    return Exit::Failed;
+                }
+                daemon.sleep(interval);
+            }
+            Exit::Stopped
+        });
     }
     if env_var("SD_NEW").as_deref() == Some("error") {
         return b.run_with(|| Err::<Worker, _>("cannot connect to the database at db:5432"));
