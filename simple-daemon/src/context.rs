@@ -20,6 +20,8 @@ pub(crate) const RELOAD: u8 = 2;
 const RUNNING: u8 = 0;
 /// Phase: one thread owns the end of the process.
 const EXITING: u8 = 1;
+/// Phase: the run is over (a guard was dropped); the process may go on without a daemon.
+const DONE: u8 = 2;
 
 /// The state shared by the tick loop, the signal thread and the [`Context`].
 #[derive(Debug)]
@@ -118,6 +120,16 @@ impl Shared {
     /// Whether a thread owns the end of the process (see [`claim_exit`](Self::claim_exit)).
     pub(crate) fn exiting(&self) -> bool {
         self.phase.load(Ordering::Acquire) != RUNNING
+    }
+
+    /// Mark the run over, once its end was logged and flushed.
+    pub(crate) fn mark_done(&self) {
+        self.phase.store(DONE, Ordering::Release);
+    }
+
+    /// Whether the run is over (see [`mark_done`](Self::mark_done)).
+    pub(crate) fn done(&self) -> bool {
+        self.phase.load(Ordering::Acquire) == DONE
     }
 
     /// Claim the end of the process. Exactly one caller (the tick loop finishing, the signal

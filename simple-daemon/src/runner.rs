@@ -86,22 +86,29 @@ fn install_panic_hook() {
     }));
 }
 
-/// End the run from the tick loop's thread: claim the end of the process, log the end of a
-/// stop, tell systemd, flush. If the signal thread already owns the end (an aggressive or
-/// escalated stop is under way), wait here for it to exit the process.
+/// End the run from the tick loop's thread (or a dropped guard): claim the end of the process,
+/// log the end of a stop, tell systemd, flush. If the signal thread already owns the end (an
+/// aggressive or escalated stop is under way), wait here for it to exit the process.
+///
+/// Once the end is claimed nothing can escalate it any more, so no sink may hold it up longer
+/// than an aggressive stop would wait: a sink blocked past [`FLUSH_WAIT`] (a stdout pipe nobody
+/// reads, a stalled syslog socket) misses these last lines; the others get them.
 pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     if !shared.claim_exit() {
         loop {
             thread::park();
         }
     }
-    if exit == Exit::Stopped {
-        log::info!("Graceful Interrupt...");
+    let deadline = Instant::now() + FLUSH_WAIT;
+    let logger = logging::global();
+    if let (Some(l), Exit::Stopped) = (logger, exit) {
+        l.log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
     }
     shared.notify.stopping();
-    if let Some(l) = logging::global() {
-        l.flush_last();
+    if let Some(l) = logger {
+        l.flush_bounded(deadline);
     }
+    shared.mark_done();
     exit
 }
 

@@ -59,6 +59,12 @@ fn log_bounded(level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
 }
 
 fn on_signal(shared: &Arc<Shared>, signo: i32) {
+    if shared.done() {
+        // The run is over (the guard was dropped) and the program goes on without a daemon:
+        // the signal does what it would have done without one.
+        let _ = signal_hook::low_level::emulate_default_handler(signo);
+        return;
+    }
     if shared.exiting() {
         // The end of the process is under way (its `Graceful Interrupt...` may be logged
         // already): a late signal must not add lines after it.

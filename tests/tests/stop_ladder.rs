@@ -386,3 +386,129 @@ fn an_unusable_log_path_exits_78_with_one_sentence() {
     assert_eq!(err.lines().count(), 1, "one sentence: {err:?}");
     assert!(err.contains("log_path") && err.contains("not-a-dir"), "{err}");
 }
+
+/// Whether a pipe is full: its write end does not poll writable.
+fn full(writer: &impl std::os::fd::AsRawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: writer.as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: `pfd` is one valid `pollfd` for the duration of the call.
+    unsafe { libc::poll(&mut pfd, 1, 0) == 0 }
+}
+
+#[test]
+fn a_passive_stop_ends_even_when_stdout_is_a_full_pipe() {
+    use std::io::Write;
+    // The end of a passive stop cannot be escalated any more, so it must not wait for ever on
+    // a sink nobody drains (a paused `| less`); the file still gets every line.
+    let dir = TempDir::new("full-stdout");
+    let log = dir.path().join("RtDaemon.log");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+        .env("SD_LOG_DIR", dir.path())
+        .env("SD_STREAM", "1")
+        .env("SD_INTERVAL_MS", "60000")
+        .env("SD_QUIET_HOOKS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer.try_clone().expect("dup")))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rt_daemon");
+    assert!(wait_for_line(&log, "tick 1 end", PATIENCE), "{}", read(&log));
+    // Fill the pipe from here (the writer blocks once it is full; it ends when `reader` drops).
+    let probe = writer.try_clone().expect("dup");
+    let mut w = writer;
+    std::thread::spawn(move || {
+        let _ = w.write_all(&vec![b'x'; 1 << 20]);
+    });
+    assert!(
+        simple_daemon_tests::wait_until(PATIENCE, || full(&probe)),
+        "the pipe never filled"
+    );
+    kill(child.id(), SIGTERM);
+    let code = wait_exit(&mut child, PATIENCE).code();
+    let log = read(&log);
+    assert_eq!(code, Some(0), "{log}");
+    before(&log, "interrupted == True", "Graceful Interrupt...");
+    drop(reader);
+}
+
+#[test]
+fn after_the_guard_is_dropped_a_signal_gets_its_default_action() {
+    use std::os::unix::process::ExitStatusExt;
+    let d = start(
+        "guard-done",
+        &[
+            ("SD_FORM", "guard"),
+            ("SD_GUARD_TICKS", "1"),
+            ("SD_INTERVAL_MS", "10"),
+        ],
+    );
+    d.wait_line("Graceful Interrupt...");
+    d.signal(SIGTERM);
+    let mut child = d.child;
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(
+        st.signal(),
+        Some(SIGTERM),
+        "the program after the daemon must die of SIGTERM: {st:?}"
+    );
+}
+
+#[test]
+fn a_non_blocking_stdout_loses_no_line() {
+    use std::io::{BufRead, BufReader};
+    use std::os::fd::AsRawFd;
+    // A daemon may inherit a non-blocking fd 1; a full pipe then answers EAGAIN, which must
+    // mean "wait", never "drop the rest of the line".
+    let dir = TempDir::new("nonblocking-stdout");
+    let log = dir.path().join("RtDaemon.log");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    // SAFETY: F_GETFL/F_SETFL on a descriptor this test owns.
+    unsafe {
+        let fl = libc::fcntl(writer.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+        .env("SD_LOG_DIR", dir.path())
+        .env("SD_STREAM", "1")
+        .env("SD_INTERVAL_MS", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn rt_daemon");
+    // Read slowly, so the pipe is full again and again while the daemon ticks back to back.
+    let slow = std::thread::spawn(move || {
+        let mut lines = Vec::new();
+        for line in BufReader::new(reader).lines().map_while(Result::ok) {
+            if lines.len() % 1000 == 0 {
+                // ~3 lines of ~70 bytes a millisecond meanwhile: twice what the pipe holds.
+                std::thread::sleep(std::time::Duration::from_millis(600));
+            }
+            lines.push(line);
+        }
+        lines
+    });
+    assert!(
+        wait_for_line(&log, "tick 1500 end", PATIENCE),
+        "the daemon did not tick"
+    );
+    kill(child.id(), SIGTERM);
+    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    let out = slow.join().expect("reader");
+    let file: Vec<String> = [log.with_extension("log.2"), log.with_extension("log.1"), log]
+        .iter()
+        .flat_map(|p| read(p).lines().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(
+        out.len(),
+        file.len(),
+        "stdout has {} lines, the file {}",
+        out.len(),
+        file.len()
+    );
+    assert!(out == file, "stdout and the file differ");
+}

@@ -13,7 +13,7 @@
 //!   never wait past their deadline for a sink another thread holds: that sink is skipped;
 //! - buffered mode writes out on a 100 ms timer, on [`Logger::flush`], and at process exit
 //!   (`atexit`), besides the explicit flushes of every exit path; those exit flushes
-//!   ([`Logger::flush_last`], [`Logger::flush_bounded`]) are final: under each sink's lock they
+//!   ([`Logger::flush_bounded`]) are final: under each sink's lock they
 //!   also switch it to direct writes, so a record another thread logs while the process ends is
 //!   written at once instead of left in a buffer;
 //! - a file that cannot be written (disk full, ...) costs no half line, and is reported by ONE
@@ -325,15 +325,9 @@ impl Logger {
         self.flush_sinks(None, false);
     }
 
-    /// The final flush of an exit path that may wait (the tick loop's thread): write out every
-    /// buffered line and switch the sinks to direct writes for the rest of the process.
-    pub(crate) fn flush_last(&self) {
-        self.flush_sinks(None, true);
-    }
-
-    /// The final flush of an exit path that must not wait (signal thread, panic hook,
-    /// `atexit`): like [`flush_last`](Self::flush_last), skipping a sink another thread holds
-    /// past `deadline`. After a panic, buffered mode thus writes every record at once.
+    /// The final flush of every exit path (tick loop, signal thread, panic hook, `atexit`):
+    /// write out every buffered line and switch the sinks to direct writes for the rest of the
+    /// process, skipping a sink another thread holds past `deadline`. After a panic, buffered mode thus writes every record at once.
     pub(crate) fn flush_bounded(&self, deadline: Instant) {
         self.flush_sinks(Some(deadline), true);
     }

@@ -173,7 +173,20 @@ fn write_fd1(mut bytes: &[u8], deadline: Option<Instant>) -> io::Result<()> {
             let e = io::Error::last_os_error();
             match e.kind() {
                 io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock if deadline.is_some() => continue,
+                // A non-blocking fd 1 (inherited so) that is full: wait for room, as a blocking
+                // one would; the bounded path polls at the top of the loop instead.
+                io::ErrorKind::WouldBlock => {
+                    if deadline.is_none() {
+                        let mut pfd = libc::pollfd {
+                            fd: 1,
+                            events: libc::POLLOUT,
+                            revents: 0,
+                        };
+                        // SAFETY: `pfd` is one valid `pollfd` for the duration of the call.
+                        unsafe { libc::poll(&mut pfd, 1, -1) };
+                    }
+                    continue;
+                }
                 _ => return Err(e),
             }
         }

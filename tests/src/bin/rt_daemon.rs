@@ -11,6 +11,8 @@
 //! | `SD_NEW` | `ok`, `error` | `ok` |
 //! | `SD_STOP_PANIC`, `SD_RELOAD_PANIC` | set: `on_stop` / `on_reload` panic | unset |
 //! | `SD_GUARD_BG_SLEEP` | set (`guard` form): another thread sleeps 60 s on the guard meanwhile | unset |
+//! | `SD_GUARD_TICKS` | `<n>` (`guard` form): the loop ends by itself after n ticks, the guard is dropped, and the program works on for 60 s without a daemon | unset |
+//! | `SD_QUIET_HOOKS` | set: `on_stop` and `on_reload` log nothing | unset |
 //!
 //! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
 //! `on_reload ran`.
@@ -21,7 +23,7 @@ use std::time::Duration;
 
 use simple_daemon::log::info;
 use simple_daemon::{Context, Daemon, Exit};
-use simple_daemon_tests::{builder_from_env, env_ms, env_var, timing_from_env};
+use simple_daemon_tests::{builder_from_env, env_ms, env_num, env_var, timing_from_env};
 
 struct Worker {
     n: u64,
@@ -89,13 +91,17 @@ impl Daemon for Worker {
         self.work(ctx)
     }
     fn on_stop(&mut self) {
-        info!("on_stop ran");
+        if env_var("SD_QUIET_HOOKS").is_none() {
+            info!("on_stop ran");
+        }
         if env_var("SD_STOP_PANIC").is_some() {
             panic!("on_stop failed to close the connection");
         }
     }
     fn on_reload(&mut self) {
-        info!("on_reload ran");
+        if env_var("SD_QUIET_HOOKS").is_none() {
+            info!("on_reload ran");
+        }
         if env_var("SD_RELOAD_PANIC").is_some() {
             panic!("on_reload could not parse the new configuration");
         }
@@ -118,7 +124,8 @@ fn main() -> Exit {
             }
         };
         let interval = env_ms("SD_INTERVAL_MS").unwrap_or(Duration::from_secs(60));
-        return std::thread::scope(|s| {
+        let ticks: Option<u64> = env_num("SD_GUARD_TICKS");
+        let exit = std::thread::scope(|s| {
             if env_var("SD_GUARD_BG_SLEEP").is_some() {
                 s.spawn(|| daemon.sleep(Duration::from_secs(60)));
                 // Let it be asleep before the loop's own sleeps start.
@@ -129,10 +136,19 @@ fn main() -> Exit {
                     simple_daemon::log::error!("{e}");
                     return Exit::Failed;
                 }
+                if ticks.is_some_and(|t| worker.n >= t) {
+                    break;
+                }
                 daemon.sleep(interval);
             }
             Exit::Stopped
         });
+        if ticks.is_some() {
+            // The program works on after its daemon ended.
+            drop(daemon);
+            std::thread::sleep(Duration::from_secs(60));
+        }
+        return exit;
     }
     if env_var("SD_NEW").as_deref() == Some("error") {
         return b.run_with(|| Err::<Worker, _>("cannot connect to the database at db:5432"));
