@@ -70,6 +70,17 @@ impl Daemon {
         kill(self.child.id(), sig);
     }
 
+    /// Wait until the log FILE gets a tick newer than any logged so far (it may go to stdout
+    /// only while the file is unreachable): the file is written again.
+    fn file_resumes(&self) {
+        let after = self.last_tick();
+        assert!(
+            wait_until(PATIENCE, || ticks(&read(&self.log)).iter().any(|&t| t > after)),
+            "the file got no tick after {after}:\n{}",
+            tail(&read(&self.out))
+        );
+    }
+
     /// SIGTERM, then the exit status, stdout and stderr.
     fn stop(mut self) -> (i32, String, String) {
         self.signal(libc::SIGTERM);
@@ -290,10 +301,7 @@ fn the_log_file_deleted_while_running_then_sighup() {
     d.ticks_go_on(5);
     d.signal(libc::SIGHUP);
     assert!(wait_until(PATIENCE, || read(&d.log).contains("had been deleted")));
-    let after = d.last_tick();
-    assert!(wait_until(PATIENCE, || ticks(&read(&d.log))
-        .iter()
-        .any(|&t| t > after)));
+    d.file_resumes();
     let log = d.log.clone();
     let (code, out, err) = d.stop();
     assert_eq!(code, 0, "stderr: {err}");
@@ -320,10 +328,7 @@ fn the_log_file_moved_while_running_then_sighup_loses_nothing() {
     std::fs::rename(&d.log, &moved).expect("move the log");
     d.ticks_go_on(5);
     d.signal(libc::SIGHUP);
-    let after = d.last_tick();
-    assert!(wait_until(PATIENCE, || ticks(&read(&d.log))
-        .iter()
-        .any(|&t| t > after)));
+    d.file_resumes();
     let log = d.log.clone();
     let (code, out, err) = d.stop();
     assert_eq!(code, 0, "stderr: {err}");
@@ -349,10 +354,7 @@ fn the_log_directory_removed_while_running_then_sighup() {
     d.signal(libc::SIGHUP);
     // The re-open makes the directory again, with a new file in it.
     assert!(wait_until(PATIENCE, || read(&d.log).contains("had been deleted")));
-    let after = d.last_tick();
-    assert!(wait_until(PATIENCE, || ticks(&read(&d.log))
-        .iter()
-        .any(|&t| t > after)));
+    d.file_resumes();
     let log = d.log.clone();
     let (code, out, err) = d.stop();
     assert_eq!(code, 0, "stderr: {err}");
@@ -396,10 +398,7 @@ fn the_log_directory_made_read_only_while_running() {
     d.ticks_go_on(5);
     drop(ro);
     d.signal(libc::SIGHUP);
-    let after = d.last_tick();
-    assert!(wait_until(PATIENCE, || ticks(&read(&d.log))
-        .iter()
-        .any(|&t| t > after)));
+    d.file_resumes();
     let log = d.log.clone();
     let (code, out, err) = d.stop();
     assert_eq!(code, 0, "stderr: {err}");
