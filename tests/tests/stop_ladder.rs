@@ -14,9 +14,19 @@ const SIGINT: i32 = libc::SIGINT;
 const SIGTERM: i32 = libc::SIGTERM;
 
 struct Daemon {
-    child: Child,
+    child: Reap,
     log: PathBuf,
     _dir: TempDir,
+}
+
+/// A child killed when its test ends, passed or failed: a failing test leaks no daemon.
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
@@ -31,7 +41,7 @@ fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
         .spawn()
         .expect("spawn rt_daemon");
     let d = Daemon {
-        child,
+        child: Reap(child),
         log,
         _dir: dir,
     };
@@ -45,7 +55,7 @@ fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
 
 impl Daemon {
     fn pid(&self) -> u32 {
-        self.child.id()
+        self.child.0.id()
     }
     fn wait_line(&self, needle: &str) {
         assert!(
@@ -58,7 +68,7 @@ impl Daemon {
         kill(self.pid(), sig);
     }
     fn exit(mut self) -> (i32, String) {
-        let st = wait_exit(&mut self.child, PATIENCE);
+        let st = wait_exit(&mut self.child.0, PATIENCE);
         (st.code().unwrap_or(-1), read(&self.log))
     }
 }
@@ -406,16 +416,18 @@ fn a_passive_stop_ends_even_when_stdout_is_a_full_pipe() {
     let dir = TempDir::new("full-stdout");
     let log = dir.path().join("RtDaemon.log");
     let (reader, writer) = std::io::pipe().expect("pipe");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
-        .env("SD_LOG_DIR", dir.path())
-        .env("SD_STREAM", "1")
-        .env("SD_INTERVAL_MS", "60000")
-        .env("SD_QUIET_HOOKS", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(writer.try_clone().expect("dup")))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rt_daemon");
+    let mut child = Reap(
+        Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+            .env("SD_LOG_DIR", dir.path())
+            .env("SD_STREAM", "1")
+            .env("SD_INTERVAL_MS", "60000")
+            .env("SD_QUIET_HOOKS", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer.try_clone().expect("dup")))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn rt_daemon"),
+    );
     assert!(wait_for_line(&log, "tick 1 end", PATIENCE), "{}", read(&log));
     // Fill the pipe from here (the writer blocks once it is full; it ends when `reader` drops).
     let probe = writer.try_clone().expect("dup");
@@ -427,8 +439,8 @@ fn a_passive_stop_ends_even_when_stdout_is_a_full_pipe() {
         simple_daemon_tests::wait_until(PATIENCE, || full(&probe)),
         "the pipe never filled"
     );
-    kill(child.id(), SIGTERM);
-    let code = wait_exit(&mut child, PATIENCE).code();
+    kill(child.0.id(), SIGTERM);
+    let code = wait_exit(&mut child.0, PATIENCE).code();
     let log = read(&log);
     assert_eq!(code, Some(0), "{log}");
     before(&log, "interrupted == True", "Graceful Interrupt...");
@@ -448,8 +460,8 @@ fn after_the_guard_is_dropped_a_signal_gets_its_default_action() {
     );
     d.wait_line("Graceful Interrupt...");
     d.signal(SIGTERM);
-    let mut child = d.child;
-    let st = wait_exit(&mut child, PATIENCE);
+    let mut d = d;
+    let st = wait_exit(&mut d.child.0, PATIENCE);
     assert_eq!(
         st.signal(),
         Some(SIGTERM),
@@ -471,15 +483,17 @@ fn a_non_blocking_stdout_loses_no_line() {
         let fl = libc::fcntl(writer.as_raw_fd(), libc::F_GETFL);
         libc::fcntl(writer.as_raw_fd(), libc::F_SETFL, fl | libc::O_NONBLOCK);
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
-        .env("SD_LOG_DIR", dir.path())
-        .env("SD_STREAM", "1")
-        .env("SD_INTERVAL_MS", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn rt_daemon");
+    let mut child = Reap(
+        Command::new(env!("CARGO_BIN_EXE_rt_daemon"))
+            .env("SD_LOG_DIR", dir.path())
+            .env("SD_STREAM", "1")
+            .env("SD_INTERVAL_MS", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(writer))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn rt_daemon"),
+    );
     // Read slowly, so the pipe is full again and again while the daemon ticks back to back.
     let slow = std::thread::spawn(move || {
         let mut lines = Vec::new();
@@ -496,8 +510,8 @@ fn a_non_blocking_stdout_loses_no_line() {
         wait_for_line(&log, "tick 1500 end", PATIENCE),
         "the daemon did not tick"
     );
-    kill(child.id(), SIGTERM);
-    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    kill(child.0.id(), SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
     let out = slow.join().expect("reader");
     let file: Vec<String> = [log.with_extension("log.2"), log.with_extension("log.1"), log]
         .iter()
