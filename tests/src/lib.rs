@@ -203,3 +203,27 @@ pub fn timing_from_env(mut b: SimpleDaemon) -> SimpleDaemon {
     }
     b
 }
+
+/// A child process killed (and reaped) when this is dropped: a test that fails before it stops
+/// its daemon leaks no process.
+///
+/// ```
+/// let child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+/// let pid = child.id();
+/// drop(simple_daemon_tests::Reap(child));
+/// assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+/// ```
+#[derive(Debug)]
+pub struct Reap(pub Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        reap(&mut self.0);
+    }
+}
+
+/// Kill `child` if it still runs, and reap it: for the `Drop` of a test's daemon handle.
+pub fn reap(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}

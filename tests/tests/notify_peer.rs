@@ -175,6 +175,13 @@ struct Daemon {
     log: PathBuf,
 }
 
+impl Drop for Daemon {
+    /// A test that fails before it stops its daemon leaks no process.
+    fn drop(&mut self) {
+        simple_daemon_tests::reap(&mut self.child);
+    }
+}
+
 /// Start `sd_daemon` (through `sh -c 'exec ...'` when `shell` is set, so a shell can put the
 /// daemon's own pid in the environment) with `NOTIFY_SOCKET` set to `notify` (or removed).
 fn spawn(dir: &TempDir, notify: Option<&str>, envs: &[(&str, &str)], shell: Option<&str>) -> Daemon {

@@ -5,9 +5,9 @@
 //! sleep, so a daemon that waited would fail the bound without any timing assertion.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
-use simple_daemon_tests::{kill, position, read, wait_exit, wait_for_line, TempDir, PATIENCE};
+use simple_daemon_tests::{kill, position, read, wait_exit, wait_for_line, Reap, TempDir, PATIENCE};
 
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
@@ -17,16 +17,6 @@ struct Daemon {
     child: Reap,
     log: PathBuf,
     _dir: TempDir,
-}
-
-/// A child killed when its test ends, passed or failed: a failing test leaks no daemon.
-struct Reap(Child);
-
-impl Drop for Reap {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {

@@ -21,6 +21,13 @@ pub struct Fd {
     pub dir: TempDir,
 }
 
+impl Drop for Fd {
+    /// A test that fails before it stops its daemon leaks no process.
+    fn drop(&mut self) {
+        simple_daemon_tests::reap(&mut self.child);
+    }
+}
+
 /// Start `fault_daemon` logging into a fresh directory, and wait for its `Mode:` line when
 /// `wait_mode`.
 pub fn spawn(tag: &str, envs: &[(&str, &str)], wait_mode: bool) -> Fd {
