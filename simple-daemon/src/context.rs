@@ -4,7 +4,7 @@
 //! event bits read with one atomic load per tick, plus a mutex and condvar that only sleepers
 //! wait on, so a stop or reload request wakes any sleep at once.
 
-use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -35,7 +35,6 @@ pub(crate) struct Shared {
     pub(crate) has_loop: bool,
     events: AtomicU8,
     phase: AtomicU8,
-    stop_signal: AtomicI32,
     lock: Mutex<()>,
     cond: Condvar,
 }
@@ -65,7 +64,6 @@ impl Shared {
             has_loop,
             events: AtomicU8::new(0),
             phase: AtomicU8::new(RUNNING),
-            stop_signal: AtomicI32::new(0),
             lock: Mutex::new(()),
             cond: Condvar::new(),
         }
@@ -90,11 +88,6 @@ impl Shared {
     /// Clear `bits`, returning whether any of them was set.
     pub(crate) fn take(&self, bits: u8) -> bool {
         self.events.fetch_and(!bits, Ordering::AcqRel) & bits != 0
-    }
-
-    /// Record the signal that asked for the stop.
-    pub(crate) fn set_stop_signal(&self, signo: i32) {
-        self.stop_signal.store(signo, Ordering::Relaxed);
     }
 
     /// Sleep until `deadline` or until one of the `mask` bits is set.

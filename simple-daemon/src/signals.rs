@@ -103,7 +103,6 @@ fn on_signal(shared: &Arc<Shared>, signo: i32) {
         );
         return;
     }
-    shared.set_stop_signal(signo);
     match shared.mode {
         Mode::Aggressive => {
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
