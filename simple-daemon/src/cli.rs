@@ -54,7 +54,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
 }
 
 /// The program's name as invoked (argv\[0\]'s file name), for messages.
-fn program() -> String {
+pub(crate) fn program() -> String {
     std::env::args_os()
         .next()
         .and_then(|a| {
@@ -85,10 +85,7 @@ where
     }
     let config = match builder.config() {
         Ok(c) => c,
-        Err(e) => {
-            eprintln!("{prog}: {e}");
-            return Exit::Config;
-        }
+        Err(e) => return crate::runner::config_failure(&e),
     };
     match cmd {
         Command::Version => println!("{} {version}", config.name()),

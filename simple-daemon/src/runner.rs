@@ -23,11 +23,7 @@ use crate::{logging, Daemon};
 
 /// Report a configuration error on stderr, in one sentence, and give the exit status for it.
 pub(crate) fn config_failure(e: &Error) -> Exit {
-    let prog = std::env::args().next().unwrap_or_default();
-    let prog = std::path::Path::new(&prog)
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned());
-    eprintln!("{}: {e}", prog.as_deref().unwrap_or("simple-daemon"));
+    eprintln!("{}: {e}", crate::cli::program());
     Exit::Config
 }
 
