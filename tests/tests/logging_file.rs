@@ -327,24 +327,32 @@ fn spawn_with_stdout(envs: &[(&str, &str)], journal: bool) -> (Child, std::io::P
     (child, reader)
 }
 
-#[test]
-fn stdout_under_journald_carries_priority_prefixes() {
-    let dir = TempDir::new("journal");
-    let (mut child, mut out) = spawn_with_stdout(
-        &[
-            ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
-            ("SD_STREAM", "1"),
-            ("SD_TICK_LOG", "1"),
-        ],
-        true,
-    );
+/// Run a streaming daemon logging into `dir` until its log file has a line containing `until`,
+/// stop it with SIGTERM (exit 0), and return its pid, everything it wrote on stdout, and the file.
+fn stream_until(dir: &TempDir, extra: &[(&str, &str)], journal: bool, until: &str) -> (u32, String, String) {
+    let mut envs = vec![
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_STREAM", "1"),
+    ];
+    envs.extend_from_slice(extra);
+    let (mut child, mut out) = spawn_with_stdout(&envs, journal);
     let log = dir.path().join("logd.log");
-    assert!(wait_until(PATIENCE, || read(&log).contains("error 2")));
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains(until)),
+        "{}",
+        read(&log)
+    );
     kill(child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
     let mut text = String::new();
     out.read_to_string(&mut text).expect("read stdout");
-    let pid = child.id();
+    (child.id(), text, read(&log))
+}
+
+#[test]
+fn stdout_under_journald_carries_priority_prefixes() {
+    let dir = TempDir::new("journal");
+    let (pid, text, _) = stream_until(&dir, &[("SD_TICK_LOG", "1")], true, "error 2");
     for want in [
         format!("<6>PID: {pid}"),
         "<7>Set signal handler: 15".into(),
@@ -366,20 +374,8 @@ fn stdout_under_journald_carries_priority_prefixes() {
 #[test]
 fn stdout_elsewhere_gets_the_file_lines() {
     let dir = TempDir::new("stdout");
-    let (mut child, mut out) = spawn_with_stdout(
-        &[
-            ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
-            ("SD_STREAM", "1"),
-        ],
-        false,
-    );
-    let log = dir.path().join("logd.log");
-    assert!(wait_until(PATIENCE, || read(&log).contains("Mode: PASSIVE")));
-    kill(child.id(), libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
-    let mut text = String::new();
-    out.read_to_string(&mut text).expect("read stdout");
-    assert_eq!(text, read(&log), "stdout and the file differ");
+    let (_, text, file) = stream_until(&dir, &[], false, "Mode: PASSIVE");
+    assert_eq!(text, file, "stdout and the file differ");
     assert!(text.lines().all(whole_line), "{text}");
 }
 
