@@ -2,13 +2,18 @@
 //! machine drift cancels, printed as a markdown table of medians, min-max and ratios.
 //!
 //! Rows: start-up (exec to first log line, and to `READY=1`), idle RSS and threads, passive and
-//! aggressive stop latency, loop overhead per tick, and the logging rows of `log_throughput`
-//! when that binary is built. Anchors: the Python seed reference (`bench/seed/`), run with the
-//! real interpreter binary, and the bare limit (`bench_bare`).
+//! aggressive stop latency, loop overhead per tick, and the logging rows of `log_throughput`.
+//! Anchors: the Python seed reference (`bench/seed/`), run with the real interpreter binary, and
+//! the bare limit (`bench_bare`). `cargo run` builds only this binary: it builds the ones it runs
+//! (`bench_ours`, `bench_bare`, `log_throughput`) itself first, with the same profile and target
+//! directory (`cargo build -p simple-daemon-bench --bins`, a no-op when they are fresh).
 //!
 //! Options: `--runs N` (default 20), `--no-seed-passive` (skip the one ~60 s sample of the seed's
-//! passive stop, which waits out its sleep), `--no-logging` (skip the logging rows),
-//! `--no-macro-cost` (skip the two clean release builds that measure the attribute's cost).
+//! passive stop, which waits out its sleep), `--no-logging` (skip the logging rows), `--lines N`
+//! (lines per logging case, default 1,000,000), `--no-macro-cost` (skip the two clean release
+//! builds that measure the attribute's cost), `--check` (exit 1 when a row of simple-daemon or
+//! of the bare limit has no figure, or the logging rows are missing or failed their line check:
+//! what CI runs, in the quick form, so the command cannot silently break).
 //! It is a benchmark, not a test: it never fails on a slow machine, it reports.
 
 use std::io::{BufRead, BufReader};
@@ -207,6 +212,49 @@ struct Row {
     cols: [Stat; 3],
 }
 
+/// The binaries this one runs, built beside it.
+const SIBLINGS: [&str; 3] = ["bench_ours", "bench_bare", "log_throughput"];
+
+/// Build [`SIBLINGS`] with the profile and target directory this binary was built with: `cargo
+/// run -p simple-daemon-bench` builds only the binary it runs.
+fn build_siblings(bin_dir: &Path, root: &Path) -> Result<(), String> {
+    let profile = bin_dir.file_name().and_then(|p| p.to_str()).unwrap_or("");
+    let target_dir = bin_dir
+        .parent()
+        .ok_or_else(|| format!("{} has no parent directory", bin_dir.display()))?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut c = Command::new(cargo);
+    c.args(["build", "--quiet", "-p", "simple-daemon-bench", "--bins"])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target_dir);
+    match profile {
+        "debug" => {}
+        "release" => {
+            c.arg("--release");
+        }
+        other => {
+            c.args(["--profile", other]);
+        }
+    }
+    eprintln!("bench: building the binaries it runs ({})", SIBLINGS.join(", "));
+    let st = c
+        .status()
+        .map_err(|e| format!("cannot run cargo to build {}: {e}", SIBLINGS.join(", ")))?;
+    if !st.success() {
+        return Err(format!(
+            "`cargo build -p simple-daemon-bench --bins` failed ({st})"
+        ));
+    }
+    match SIBLINGS.iter().find(|b| !bin_dir.join(b).is_file()) {
+        Some(b) => Err(format!(
+            "{} is missing after the build; run `cargo build --release -p simple-daemon-bench --bins`",
+            bin_dir.join(b).display()
+        )),
+        None => Ok(()),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let runs = args
@@ -218,9 +266,19 @@ fn main() {
     let seed_passive = !args.iter().any(|a| a == "--no-seed-passive");
     let logging = !args.iter().any(|a| a == "--no-logging");
     let macro_cost = !args.iter().any(|a| a == "--no-macro-cost");
+    let check = args.iter().any(|a| a == "--check");
+    let lines: Option<u64> = args
+        .iter()
+        .position(|a| a == "--lines")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|n| n.parse().ok());
     let exe = std::env::current_exe().expect("current exe");
     let bin_dir = exe.parent().expect("bin dir").to_path_buf();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if let Err(e) = build_siblings(&bin_dir, root) {
+        eprintln!("bench: {e}");
+        std::process::exit(1);
+    }
     let python = Command::new("python3")
         .args(["-c", "import sys; print(sys.executable)"])
         .output()
@@ -353,18 +411,48 @@ fn main() {
     if macro_cost {
         print_macro_cost(root);
     }
+    let mut missing: Vec<String> = rows
+        .iter()
+        .flat_map(|r| {
+            [(0, r.name), (1, r.name)]
+                .into_iter()
+                .filter(|(i, _)| r.cols[*i].median().is_none())
+                .map(|(i, name)| format!("{}: {name}", who[i].label()))
+        })
+        .collect();
     if logging {
         let lt = bin_dir.join("log_throughput");
-        match Command::new(&lt).output() {
+        let mut cmd = Command::new(&lt);
+        if let Some(n) = lines {
+            cmd.arg(n.to_string());
+        }
+        match cmd.output() {
             Ok(o) => {
                 let out = String::from_utf8_lossy(&o.stdout);
                 println!("\n{out}");
-                print_seed_logging(&env, &out, runs.min(3));
+                if !o.status.success() || out.contains("FAIL") {
+                    missing.push(format!(
+                        "logging rows: log_throughput {} {}",
+                        o.status,
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ));
+                }
+                print_seed_logging(&env, &out, runs.min(3), lines);
             }
-            Err(e) => println!("\n(logging rows: cannot run {}: {e})", lt.display()),
+            Err(e) => {
+                println!("\n(logging rows: cannot run {}: {e})", lt.display());
+                missing.push(format!("logging rows: cannot run {}: {e}", lt.display()));
+            }
         }
     }
     let _ = std::fs::remove_dir_all(&env.work);
+    if check && !missing.is_empty() {
+        eprintln!("bench --check: {} figure(s) missing:", missing.len());
+        for m in &missing {
+            eprintln!("  {m}");
+        }
+        std::process::exit(1);
+    }
 }
 
 const WITHOUT_ATTRIBUTE: &str = r#"use simple_daemon::{Context, Daemon, Exit, Mode, SimpleDaemon};
@@ -473,8 +561,8 @@ fn print_macro_cost(root: &Path) {
 
 /// The seed's logging row: N INFO lines through Python's RotatingFileHandler (1 MiB x 2), beside
 /// our default mode's 1-thread, 1 MiB x 2 figure from `log_throughput`'s output.
-fn print_seed_logging(env: &Env, log_throughput: &str, runs: usize) {
-    const LINES: u64 = 100_000;
+fn print_seed_logging(env: &Env, log_throughput: &str, runs: usize, lines: Option<u64>) {
+    let lines_seed = lines.unwrap_or(100_000).min(100_000);
     let ours: Option<f64> = log_throughput
         .lines()
         .find(|l| l.starts_with("simple-daemon default") && l.split_whitespace().nth(4) == Some("1"))
@@ -488,12 +576,12 @@ fn print_seed_logging(env: &Env, log_throughput: &str, runs: usize) {
         };
         let t = Instant::now();
         let ok = cmd
-            .arg(LINES.to_string())
+            .arg(lines_seed.to_string())
             .stdout(Stdio::null())
             .status()
             .is_ok_and(|s| s.success());
         if ok {
-            seed.push(LINES as f64 / t.elapsed().as_secs_f64() / 1e3);
+            seed.push(lines_seed as f64 / t.elapsed().as_secs_f64() / 1e3);
         }
         let _ = std::fs::remove_dir_all(&dir);
     }
