@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::config::{Config, SimpleDaemon};
 use crate::error::{Error, Exit};
+use crate::lifecycle::{self, config_failure};
 
 /// How much longer than `stop_timeout` the printed `TimeoutStopSec=` is: room for the escalation
 /// to log, flush (bounded by half a second) and exit before systemd's SIGKILL.
@@ -53,18 +54,6 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
 }
 
-/// The program's name as invoked (argv\[0\]'s file name), for messages.
-pub(crate) fn program() -> String {
-    std::env::args_os()
-        .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "simple-daemon".to_owned())
-}
-
 /// What `__private::main` runs: handle the command line, else run the daemon.
 pub(crate) fn main<D, E, F>(builder: &SimpleDaemon, version: &str, init: F) -> Exit
 where
@@ -72,7 +61,7 @@ where
     E: std::fmt::Display,
     F: FnOnce() -> Result<D, E>,
 {
-    let prog = program();
+    let prog = lifecycle::program();
     let cmd = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(sentence) => {
@@ -85,7 +74,7 @@ where
     }
     let config = match builder.config() {
         Ok(c) => c,
-        Err(e) => return crate::runner::config_failure(&e),
+        Err(e) => return config_failure(&e),
     };
     match cmd {
         Command::Version => println!("{} {version}", config.name()),

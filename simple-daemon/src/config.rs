@@ -10,10 +10,9 @@ use std::time::Duration;
 use log::LevelFilter;
 
 use crate::error::Error;
-use crate::logging::Template;
+use crate::logging::format::Template;
+pub use crate::logging::format::DEFAULT_LOG_FORMAT;
 
-/// The seed's line format: `2018-11-27 13:47:59,971 - MyDaemon - INFO - message`.
-pub const DEFAULT_LOG_FORMAT: &str = "{time} - {name} - {level} - {message}";
 /// Default size limit of the log file before it is rotated: 1 MiB, as in the seed.
 pub const DEFAULT_MAX_LOG_SIZE: u64 = 1024 * 1024;
 /// Default number of rotated files kept (`x.log.1`, `x.log.2`), as in the seed.
@@ -313,78 +312,6 @@ impl SimpleDaemon {
             buffered: self.buffered,
             watchdog: self.watchdog,
         })
-    }
-
-    /// Start the seed's hand-written-loop form: the Rust `with SimpleDaemon('MyDaemon') as sdh:`.
-    ///
-    /// Installs logging and the SIGINT/SIGTERM/SIGHUP handling, logs `PID: <pid>`,
-    /// `Set signal handler: 2`, `Set signal handler: 15` and `Mode: <MODE>`, tells systemd
-    /// `READY=1`, and returns the guard. Dropping the guard logs `Graceful Interrupt...`.
-    ///
-    /// # Errors
-    ///
-    /// Any [`Error`]: a bad setting, an unusable log location or syslog socket, a daemon already
-    /// started in this process.
-    ///
-    /// ```no_run
-    /// use simple_daemon::{Mode, SimpleDaemon};
-    /// use std::time::Duration;
-    ///
-    /// # fn do_work() {}
-    /// fn main() -> Result<(), simple_daemon::Error> {
-    ///     let daemon = SimpleDaemon::new("MyDaemon").mode(Mode::Passive).start()?;
-    ///     while !daemon.interrupted() {
-    ///         do_work();
-    ///         daemon.sleep(Duration::from_secs(60)); // returns at once on SIGTERM
-    ///     }
-    ///     Ok(()) // dropping `daemon` logs "Graceful Interrupt..."
-    /// }
-    /// ```
-    pub fn start(&self) -> Result<crate::Running, Error> {
-        crate::guard::start(self.config()?)
-    }
-
-    /// Run `daemon` until a stop, and return how it ended (see [`Exit`](crate::Exit)).
-    ///
-    /// A configuration error is printed on stderr and returned as [`Exit::Config`](crate::Exit).
-    ///
-    /// ```no_run
-    /// use simple_daemon::{Context, Daemon, SimpleDaemon};
-    /// use std::convert::Infallible;
-    /// use std::time::Duration;
-    ///
-    /// #[derive(Default)]
-    /// struct Worker { beats: u64 }
-    ///
-    /// impl Daemon for Worker {
-    ///     type Error = Infallible;
-    ///     fn tick(&mut self, _ctx: &Context) -> Result<(), Infallible> {
-    ///         self.beats += 1;
-    ///         log::info!("beat {}", self.beats);
-    ///         Ok(())
-    ///     }
-    /// }
-    ///
-    /// fn main() -> simple_daemon::Exit {
-    ///     SimpleDaemon::new("MyDaemon").interval(Duration::from_secs(60)).run(Worker::default())
-    /// }
-    /// ```
-    pub fn run<D: crate::Daemon>(&self, daemon: D) -> crate::Exit {
-        self.run_with(|| Ok::<D, std::convert::Infallible>(daemon))
-    }
-
-    /// Like [`run`](Self::run), building the state after logging is up and before `READY=1`;
-    /// an `Err` from `init` is logged at ERROR and ends the run with [`Exit::Failed`](crate::Exit).
-    pub fn run_with<D, E, F>(&self, init: F) -> crate::Exit
-    where
-        D: crate::Daemon,
-        E: std::fmt::Display,
-        F: FnOnce() -> Result<D, E>,
-    {
-        match self.config() {
-            Ok(config) => crate::runner::run(config, init),
-            Err(e) => crate::runner::config_failure(&e),
-        }
     }
 }
 

@@ -51,11 +51,11 @@ pub use simple_daemon_macros::daemon;
 mod cli;
 mod config;
 mod context;
+mod drive;
 mod error;
-mod guard;
+mod lifecycle;
 mod logging;
 mod notify;
-mod runner;
 mod signals;
 
 pub use cli::STOP_TIMEOUT_MARGIN;
@@ -63,8 +63,8 @@ pub use config::{
     Config, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
 };
 pub use context::Context;
+pub use drive::Running;
 pub use error::{Error, Exit, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_PANIC, EXIT_USAGE};
-pub use guard::Running;
 
 /// The `log` crate, re-exported so a daemon depends on one crate: `simple_daemon::log::info!`.
 pub use log;

@@ -18,6 +18,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chrono::{Local, TimeZone};
 use log::Level;
 
+/// The seed's line format: `2018-11-27 13:47:59,971 - MyDaemon - INFO - message`.
+pub const DEFAULT_LOG_FORMAT: &str = "{time} - {name} - {level} - {message}";
+
 /// The fields a template may name.
 pub(crate) const FIELDS: [&str; 6] = ["time", "name", "level", "message", "pid", "target"];
 
@@ -321,7 +324,7 @@ mod tests {
 
     #[test]
     fn seed_format() {
-        let line = render(crate::config::DEFAULT_LOG_FORMAT, "PID: 42");
+        let line = render(super::DEFAULT_LOG_FORMAT, "PID: 42");
         // 2018-11-27 13:47:59,971 - MyDaemon - INFO - PID: 42
         let (time, rest) = line.split_at(23);
         assert_eq!(rest, " - MyDaemon - INFO - PID: 42");

@@ -26,7 +26,7 @@
 //! (RFC 3164 with reconnect).
 
 mod file;
-mod format;
+pub(crate) mod format;
 mod rotate;
 mod stdout;
 mod syslog;
@@ -43,8 +43,7 @@ use log::{Level, Log, Metadata, Record};
 use crate::config::Config;
 use crate::error::Error;
 
-pub(crate) use format::Template;
-use format::{Clock, Fields, Now};
+use format::{Clock, Fields, Now, Template};
 
 /// How often buffered mode writes out.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);

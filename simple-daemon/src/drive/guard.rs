@@ -1,4 +1,5 @@
-//! [`Running`]: the seed's hand-written-loop form, `with SimpleDaemon('MyDaemon') as sdh:`.
+//! The guard driver: [`SimpleDaemon::start`] and [`Running`], the seed's hand-written-loop form,
+//! `with SimpleDaemon('MyDaemon') as sdh:`, over the [`lifecycle`](crate::lifecycle).
 //!
 //! Promises: on start the seed's lines are logged and the handlers installed; `READY=1` is sent;
 //! [`Running::sleep`] returns at once on a stop request and keeps systemd's watchdog fed;
@@ -7,14 +8,14 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
+use crate::config::SimpleDaemon;
 use crate::context::{far_future, Context, Wake, STOP};
 use crate::error::{Error, Exit};
+use crate::lifecycle;
 use crate::notify::Watchdog;
-use crate::runner;
 
 /// A started daemon whose loop the user writes; made by
-/// [`SimpleDaemon::start`](crate::SimpleDaemon::start).
+/// [`SimpleDaemon::start`].
 ///
 /// In passive mode a SIGINT/SIGTERM sets [`interrupted`](Self::interrupted) and cuts
 /// [`sleep`](Self::sleep) short; in aggressive mode it ends the process at once from the signal
@@ -39,14 +40,42 @@ pub struct Running {
     watchdog: Mutex<Option<Watchdog>>,
 }
 
-pub(crate) fn start(config: Config) -> Result<Running, Error> {
-    let shared = runner::startup(&config, false)?;
-    shared.notify.ready();
-    let watchdog = Mutex::new(Watchdog::new(&shared.notify));
-    Ok(Running {
-        ctx: Context::new(Arc::clone(&shared)),
-        watchdog,
-    })
+impl SimpleDaemon {
+    /// Start the seed's hand-written-loop form: the Rust `with SimpleDaemon('MyDaemon') as sdh:`.
+    ///
+    /// Installs logging and the SIGINT/SIGTERM/SIGHUP handling, logs `PID: <pid>`,
+    /// `Set signal handler: 2`, `Set signal handler: 15` and `Mode: <MODE>`, tells systemd
+    /// `READY=1`, and returns the guard. Dropping the guard logs `Graceful Interrupt...`.
+    ///
+    /// # Errors
+    ///
+    /// Any [`Error`]: a bad setting, an unusable log location or syslog socket, a daemon already
+    /// started in this process.
+    ///
+    /// ```no_run
+    /// use simple_daemon::{Mode, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// # fn do_work() {}
+    /// fn main() -> Result<(), simple_daemon::Error> {
+    ///     let daemon = SimpleDaemon::new("MyDaemon").mode(Mode::Passive).start()?;
+    ///     while !daemon.interrupted() {
+    ///         do_work();
+    ///         daemon.sleep(Duration::from_secs(60)); // returns at once on SIGTERM
+    ///     }
+    ///     Ok(()) // dropping `daemon` logs "Graceful Interrupt..."
+    /// }
+    /// ```
+    pub fn start(&self) -> Result<Running, Error> {
+        let config = self.config()?;
+        let shared = lifecycle::startup(&config, false)?;
+        shared.notify.ready();
+        let watchdog = Mutex::new(Watchdog::new(&shared.notify));
+        Ok(Running {
+            ctx: Context::new(Arc::clone(&shared)),
+            watchdog,
+        })
+    }
 }
 
 impl Running {
@@ -101,6 +130,6 @@ impl Drop for Running {
         } else {
             Exit::Stopped
         };
-        runner::finish(&self.ctx.shared, exit);
+        lifecycle::finish(&self.ctx.shared, exit);
     }
 }

@@ -1,0 +1,192 @@
+//! The sync driver: [`SimpleDaemon::run`] and [`SimpleDaemon::run_with`], the tick loop at a
+//! fixed rate over the [`lifecycle`](crate::lifecycle).
+//!
+//! Promises: the state is built after the lifecycle's start lines and before `READY=1`; ticks
+//! never overlap `on_reload`; a passive stop lets the tick in progress end, cuts the sleep
+//! between ticks short at once, runs `on_stop` and logs `Graceful Interrupt...`; a tick error or
+//! a panic is logged at ERROR and every sink flushed before `run` returns.
+
+use std::fmt::Display;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::config::{Config, SimpleDaemon};
+use crate::context::{far_future, Context, Shared, Wake, RELOAD, STOP};
+use crate::error::Exit;
+use crate::lifecycle::{config_failure, finish, startup};
+use crate::notify::Watchdog;
+use crate::Daemon;
+
+impl SimpleDaemon {
+    /// Run `daemon` until a stop, and return how it ended (see [`Exit`](crate::Exit)).
+    ///
+    /// A configuration error is printed on stderr and returned as [`Exit::Config`](crate::Exit).
+    ///
+    /// ```no_run
+    /// use simple_daemon::{Context, Daemon, SimpleDaemon};
+    /// use std::convert::Infallible;
+    /// use std::time::Duration;
+    ///
+    /// #[derive(Default)]
+    /// struct Worker { beats: u64 }
+    ///
+    /// impl Daemon for Worker {
+    ///     type Error = Infallible;
+    ///     fn tick(&mut self, _ctx: &Context) -> Result<(), Infallible> {
+    ///         self.beats += 1;
+    ///         simple_daemon::log::info!("beat {}", self.beats);
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// fn main() -> simple_daemon::Exit {
+    ///     SimpleDaemon::new("MyDaemon").interval(Duration::from_secs(60)).run(Worker::default())
+    /// }
+    /// ```
+    pub fn run<D: Daemon>(&self, daemon: D) -> Exit {
+        self.run_with(|| Ok::<D, std::convert::Infallible>(daemon))
+    }
+
+    /// Like [`run`](Self::run), building the state after logging is up and before `READY=1`;
+    /// an `Err` from `init` is logged at ERROR and ends the run with [`Exit::Failed`](crate::Exit).
+    pub fn run_with<D, E, F>(&self, init: F) -> Exit
+    where
+        D: Daemon,
+        E: std::fmt::Display,
+        F: FnOnce() -> Result<D, E>,
+    {
+        match self.config() {
+            Ok(config) => run(config, init),
+            Err(e) => config_failure(&e),
+        }
+    }
+}
+
+/// Run a daemon to completion: what [`SimpleDaemon::run`] and the macro's `main` call.
+fn run<D, E, F>(config: Config, init: F) -> Exit
+where
+    D: Daemon,
+    E: Display,
+    F: FnOnce() -> Result<D, E>,
+{
+    let shared = match startup(&config, true) {
+        Ok(s) => s,
+        Err(e) => return config_failure(&e),
+    };
+    let ctx = Context::new(Arc::clone(&shared));
+    let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
+        let mut daemon = match init() {
+            Ok(d) => d,
+            Err(e) => {
+                log::error!("Start-up failed: {e}");
+                return Exit::Failed;
+            }
+        };
+        shared.notify.ready();
+        match tick_loop(&shared, &ctx, &config, &mut daemon) {
+            Ok(()) => {
+                daemon.on_stop();
+                Exit::Stopped
+            }
+            Err(e) => {
+                log::error!("Tick failed: {e}");
+                Exit::Failed
+            }
+        }
+    }));
+    finish(&shared, outcome.unwrap_or(Exit::Panicked))
+}
+
+/// Tick until a stop is requested (`Ok`) or a tick fails (`Err`).
+fn tick_loop<D: Daemon>(
+    shared: &Shared,
+    ctx: &Context,
+    config: &Config,
+    daemon: &mut D,
+) -> Result<(), D::Error> {
+    let interval = config.interval;
+    let mut watchdog = Watchdog::new(&shared.notify);
+    loop {
+        if shared.events() != 0 && handle_events(shared, daemon) {
+            return Ok(());
+        }
+        let Some(interval) = interval else {
+            daemon.tick(ctx)?;
+            if let Some(w) = watchdog.as_mut() {
+                w.poll(&shared.notify, Instant::now());
+            }
+            continue;
+        };
+        let start = Instant::now();
+        daemon.tick(ctx)?;
+        let end = Instant::now();
+        log::debug!("RunTimeLoop: {}", RunTime(end - start));
+        if let Some(w) = watchdog.as_mut() {
+            w.poll(&shared.notify, end);
+        }
+        // Fixed rate, start to start; an overrun starts the next tick at once, without catch-up.
+        let next = start.checked_add(interval).unwrap_or_else(far_future);
+        if sleep_until(shared, daemon, next, &mut watchdog) {
+            return Ok(());
+        }
+    }
+}
+
+/// Handle pending events between ticks; returns `true` when the loop must stop.
+fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
+    if shared.events() & STOP != 0 {
+        return true;
+    }
+    if shared.take(RELOAD) {
+        shared.notify.reloading();
+        daemon.on_reload();
+        log::info!("Reloaded");
+        shared.notify.ready();
+    }
+    shared.events() & STOP != 0
+}
+
+/// Sleep between ticks until `next`, pinging the watchdog and running reloads as they come.
+/// Returns `true` when a stop was requested.
+fn sleep_until<D: Daemon>(
+    shared: &Shared,
+    daemon: &mut D,
+    next: Instant,
+    watchdog: &mut Option<Watchdog>,
+) -> bool {
+    loop {
+        let wake_at = watchdog.as_ref().map_or(next, |w| w.due().min(next));
+        match shared.wait(wake_at, STOP | RELOAD) {
+            Wake::Event(_) => {
+                if handle_events(shared, daemon) {
+                    return true;
+                }
+            }
+            Wake::Deadline => {
+                let now = Instant::now();
+                if let Some(w) = watchdog.as_mut() {
+                    w.poll(&shared.notify, now);
+                }
+                if now >= next {
+                    return false;
+                }
+            }
+        }
+    }
+}
+
+/// The seed's `RunTimeLoop` wording: `N microseconds`, or `N seconds, M microseconds`.
+struct RunTime(Duration);
+
+impl std::fmt::Display for RunTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.as_secs();
+        let micros = self.0.subsec_micros();
+        if secs == 0 {
+            write!(f, "{micros} microseconds")
+        } else {
+            write!(f, "{secs} seconds, {micros} microseconds")
+        }
+    }
+}

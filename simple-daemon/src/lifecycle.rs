@@ -1,0 +1,268 @@
+//! The lifecycle of a daemon's process: start-up, the stop decision and its escalation, and the
+//! end of the process with its deadline. The drivers ([`drive`](crate::drive)) run the user's
+//! code over it; [`signals`](crate::signals) feeds it events.
+//!
+//! Promises:
+//! - start-up logs the seed's lines (`PID: <pid>`, `Set signal handler: 2`,
+//!   `Set signal handler: 15`, `Mode: <MODE>`) and installs the panic hook, which logs a panic's
+//!   message and location through every sink;
+//! - a configuration error is one sentence on stderr and [`Exit::Config`];
+//! - the stop decision runs on the signal thread and never blocks on a lock user code may hold:
+//!   it logs through the bounded path, and an aggressive stop (or an escalated passive one)
+//!   exits the process within [`FLUSH_WAIT`] (plus one notification's send timeout) even when
+//!   the tick is stuck inside a sink;
+//! - exactly one thread owns the end of the process; the end of a passive stop is bounded the
+//!   same way.
+
+use std::fmt;
+use std::panic;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use log::Level;
+
+use crate::config::{Config, Mode};
+use crate::context::{Shared, RELOAD, STOP};
+use crate::error::{Error, Exit};
+use crate::logging;
+use crate::notify::{Notifier, EXTEND_STEP};
+use crate::signals::{self, Event};
+
+/// The longest the end of the process waits for a log sink another thread holds, per stop.
+pub(crate) const FLUSH_WAIT: Duration = Duration::from_millis(500);
+
+/// The program's name as invoked (argv\[0\]'s file name), for messages.
+pub(crate) fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "simple-daemon".to_owned())
+}
+
+/// Report a configuration error on stderr, in one sentence, and give the exit status for it.
+pub(crate) fn config_failure(e: &Error) -> Exit {
+    eprintln!("{}: {e}", program());
+    Exit::Config
+}
+
+/// Install logging, signals and the panic hook, and log the seed's start lines.
+pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Error> {
+    let signals = signals::install()?;
+    logging::install(config)?;
+    log::info!("PID: {}", std::process::id());
+    let (notify, warnings) = Notifier::from_env();
+    for w in warnings {
+        log::warn!("{w}");
+    }
+    let shared = Arc::new(Shared::new(
+        config.name.clone(),
+        config.mode,
+        config.stop_timeout,
+        notify,
+        has_loop,
+    ));
+    let on_signal = Arc::clone(&shared);
+    signals::spawn(signals, move |event| on_event(&on_signal, event))?;
+    install_panic_hook();
+    log::info!("Mode: {}", config.mode);
+    Ok(shared)
+}
+
+/// Log a panic's message and location at ERROR through every sink (the bounded path, so a
+/// panic inside a sink cannot deadlock), flush, then let the previous hook print it on stderr.
+fn install_panic_hook() {
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if let Some(l) = logging::global() {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("Box<dyn Any>");
+            let current = thread::current();
+            let thread_name = current.name().unwrap_or("<unnamed>");
+            let deadline = Instant::now() + FLUSH_WAIT;
+            match info.location() {
+                Some(loc) => l.log_bounded(
+                    Level::Error,
+                    format_args!("thread '{thread_name}' panicked at {loc}:\n{msg}"),
+                    deadline,
+                ),
+                None => l.log_bounded(
+                    Level::Error,
+                    format_args!("thread '{thread_name}' panicked:\n{msg}"),
+                    deadline,
+                ),
+            }
+            l.flush_bounded(deadline);
+        }
+        previous(info);
+    }));
+}
+
+/// Log through the bounded path (never waits past `deadline` for a sink).
+fn log_bounded(level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
+    if let Some(l) = logging::global() {
+        l.log_bounded(level, args, deadline);
+    }
+}
+
+/// Act on one signal, on the signal thread: the stop decision, escalation, and reloads.
+fn on_event(shared: &Arc<Shared>, event: Event) {
+    let signo = event.signo();
+    if shared.done() {
+        // The run is over (the guard was dropped) and the program goes on without a daemon:
+        // the signal does what it would have done without one.
+        let _ = signal_hook::low_level::emulate_default_handler(signo);
+        return;
+    }
+    if shared.exiting() {
+        // The end of the process is under way (its `Graceful Interrupt...` may be logged
+        // already): a late signal must not add lines after it.
+        return;
+    }
+    let deadline = Instant::now() + FLUSH_WAIT;
+    if let Event::Reload(_) = event {
+        log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+        if let Some(Err(e)) = logging::global().map(|l| l.reopen()) {
+            log_bounded(
+                Level::Warn,
+                format_args!("cannot re-open the log file: {e}"),
+                deadline,
+            );
+        }
+        if shared.has_loop {
+            shared.raise(RELOAD);
+        } else {
+            shared.notify.reloading();
+            shared.notify.ready();
+        }
+        return;
+    }
+    // Only this thread raises STOP, so checking before raising is race-free. The stop lines are
+    // logged BEFORE the stop is raised: once STOP is up the tick loop may finish the run and
+    // exit the process, and lines this thread had not yet written would be lost (a busy sink
+    // can delay them by up to FLUSH_WAIT).
+    if shared.events() & STOP != 0 {
+        log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+        stop_at_once(
+            shared,
+            Some(format_args!(
+                "Second stop signal ({signo}): stopping at once, without waiting for the tick in progress"
+            )),
+            deadline,
+        );
+        return;
+    }
+    match shared.mode {
+        Mode::Aggressive => {
+            log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+            // Claims the end of the process before the tick loop can see a stop, so `on_stop`
+            // never runs on an aggressive stop.
+            stop_at_once(shared, None, deadline);
+            shared.raise(STOP);
+        }
+        Mode::Passive => {
+            log_bounded(Level::Info, format_args!("interrupted == True"), deadline);
+            log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+            shared.raise(STOP);
+            shared.notify.stopping();
+            if let Some(timeout) = shared.stop_timeout {
+                let shared = Arc::clone(shared);
+                let spawned = thread::Builder::new()
+                    .name("simple-daemon-stop-timer".into())
+                    .spawn(move || stop_watch(&shared, timeout));
+                if let Err(e) = spawned {
+                    log_bounded(
+                        Level::Warn,
+                        format_args!("cannot start the stop_timeout timer: {e}"),
+                        deadline,
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The passive stop's watch, when `stop_timeout` is set: escalate when it elapses, and meanwhile,
+/// under a notify socket, extend systemd's stop timeout (`EXTEND_TIMEOUT_USEC`) by at most
+/// [`EXTEND_STEP`] at a time and never past the escalation (plus [`FLUSH_WAIT`]).
+///
+/// Without `stop_timeout` nothing is extended: the tick may take as long as it takes, and the
+/// unit's `TimeoutStopSec=` stays the operator's bound on a tick that never returns.
+fn stop_watch(shared: &Shared, timeout: Duration) {
+    // A timeout too large for an `Instant` never elapses.
+    let escalate_at = Instant::now().checked_add(timeout);
+    loop {
+        let now = Instant::now();
+        let left = escalate_at.map_or(EXTEND_STEP, |e| e.saturating_duration_since(now));
+        if left.is_zero() {
+            stop_at_once(
+                shared,
+                Some(format_args!(
+                    "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
+                )),
+                now + FLUSH_WAIT,
+            );
+            return;
+        }
+        shared.notify.extend_timeout(left.min(EXTEND_STEP) + FLUSH_WAIT);
+        thread::sleep(left.min(EXTEND_STEP / 2));
+    }
+}
+
+/// End the process now, from this thread: log `Graceful Interrupt...` (after `warn`, the reason
+/// for an escalation), tell systemd `STOPPING=1`, flush every sink, and `_exit(0)`. No sink is
+/// waited for past `deadline`: the caller's, shared with the lines it logged before, so the
+/// whole stop waits [`FLUSH_WAIT`] at most for the sinks (plus one notification's send timeout).
+/// Returns only if another thread already owns the end of the process.
+fn stop_at_once(shared: &Shared, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
+    if !shared.claim_exit() {
+        return;
+    }
+    if let Some(w) = warn {
+        log_bounded(Level::Warn, w, deadline);
+    }
+    log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
+    shared.notify.stopping();
+    if let Some(l) = logging::global() {
+        l.flush_bounded(deadline);
+    }
+    // SAFETY: `_exit` ends the process without running atexit handlers or destructors, which
+    // is the point: user code is still running on other threads and must not be waited for.
+    // Every sink was flushed above.
+    unsafe { libc::_exit(0) }
+}
+
+/// End the run from the tick loop's thread (or a dropped guard): claim the end of the process,
+/// log the end of a stop, tell systemd, flush. If the signal thread already owns the end (an
+/// aggressive or escalated stop is under way), wait here for it to exit the process.
+///
+/// Once the end is claimed nothing can escalate it any more, so no sink may hold it up longer
+/// than an aggressive stop would wait: a sink blocked past [`FLUSH_WAIT`] (a stdout pipe nobody
+/// reads, a stalled syslog socket) misses these last lines; the others get them.
+pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
+    if !shared.claim_exit() {
+        loop {
+            thread::park();
+        }
+    }
+    let deadline = Instant::now() + FLUSH_WAIT;
+    let logger = logging::global();
+    if let (Some(l), Exit::Stopped) = (logger, exit) {
+        l.log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
+    }
+    shared.notify.stopping();
+    if let Some(l) = logger {
+        l.flush_bounded(deadline);
+    }
+    shared.mark_done();
+    exit
+}
