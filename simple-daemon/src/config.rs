@@ -144,10 +144,13 @@ impl SimpleDaemon {
         self
     }
 
-    /// Start ticks at this fixed rate, measured start to start (the seed's `Timekeeper`).
+    /// Start ticks at this fixed rate, on a schedule (the seed's `Timekeeper`): tick `n` is due
+    /// `n` intervals after the first, so late wake-ups do not add up (500 ticks of 10 ms take
+    /// 5 s, not 5 s plus 500 wake-up delays).
     ///
-    /// A tick that overruns its interval is followed at once by the next one, without a burst of
-    /// catch-up ticks. Default: none, ticks run back to back. A zero interval means none.
+    /// A tick that overruns its interval is followed at once by the next one, and the schedule
+    /// starts again from there, without a burst of catch-up ticks. Default: none, ticks run back
+    /// to back. A zero interval means none.
     pub fn interval(mut self, interval: Duration) -> Self {
         self.interval = (!interval.is_zero()).then_some(interval);
         self

@@ -107,6 +107,8 @@ fn tick_loop<D: Daemon>(
 ) -> Result<(), D::Error> {
     let interval = config.interval;
     let mut watchdog = Watchdog::new(&shared.notify);
+    // When the tick in progress was due: the fixed-rate schedule, `None` before the first one.
+    let mut due: Option<Instant> = None;
     loop {
         if shared.events() != 0 && handle_events(shared, daemon) {
             return Ok(());
@@ -125,8 +127,17 @@ fn tick_loop<D: Daemon>(
         if let Some(w) = watchdog.as_mut() {
             w.poll(&shared.notify, end);
         }
-        // Fixed rate, start to start; an overrun starts the next tick at once, without catch-up.
-        let next = start.checked_add(interval).unwrap_or_else(far_future);
+        // Fixed rate on a schedule (`due += interval`), so late wake-ups do not add up; a tick
+        // that ends past its successor's slot starts the next one at once and re-anchors the
+        // schedule there: no catch-up burst.
+        let mut next = due
+            .unwrap_or(start)
+            .checked_add(interval)
+            .unwrap_or_else(far_future);
+        if next <= end {
+            next = end;
+        }
+        due = Some(next);
         if sleep_until(shared, daemon, next, &mut watchdog) {
             return Ok(());
         }
