@@ -7,8 +7,6 @@
 
 mod fault_common;
 
-use std::time::{Duration, Instant};
-
 use fault_common::{count, parse_line, record, spawn, tail, NAME};
 use simple_daemon_tests::{read, wait_until, PATIENCE};
 
