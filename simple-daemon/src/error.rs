@@ -57,9 +57,15 @@ pub enum Error {
     },
     /// The signal handlers could not be installed.
     Signals(io::Error),
-    /// A daemon has already been started in this process (the logger and signal handlers are
-    /// process-wide and installed once).
+    /// A daemon has already been started in this process. A process runs one daemon in its
+    /// life, even after the first one's [`Running`](crate::Running) guard was dropped: the
+    /// logger and the signal handling are process-wide and installed once.
     AlreadyStarted,
+    /// Another `log` logger (env_logger, tracing-log, ...) was installed in this process before
+    /// the daemon started. The daemon's logger must be the process's: log through
+    /// `simple_daemon::log` and leave the logger to the daemon. Nothing was created on disk and
+    /// no signal handler was installed.
+    LoggerInstalled,
 }
 
 impl Error {
@@ -67,6 +73,7 @@ impl Error {
     ///
     /// ```
     /// assert_eq!(simple_daemon::Error::AlreadyStarted.exit_code(), 78);
+    /// assert_eq!(simple_daemon::Error::LoggerInstalled.exit_code(), 78);
     /// ```
     pub fn exit_code(&self) -> u8 {
         EXIT_CONFIG
@@ -122,7 +129,12 @@ impl fmt::Display for Error {
                 }
             }
             Error::Signals(e) => write!(f, "cannot install the SIGINT/SIGTERM/SIGHUP handlers: {e}"),
-            Error::AlreadyStarted => f.write_str("a daemon is already running in this process"),
+            Error::AlreadyStarted => f.write_str(
+                "a daemon was already started in this process, and a process runs one daemon in its life (even after its guard was dropped)",
+            ),
+            Error::LoggerInstalled => f.write_str(
+                "another `log` logger (env_logger, tracing-log, ...) is already installed in this process: the daemon must own the process's logger, so log through `simple_daemon::log` and do not install one yourself",
+            ),
         }
     }
 }

@@ -36,6 +36,21 @@
 //! }
 //! ```
 //!
+//! # The daemon owns the process's logger
+//!
+//! Starting a daemon installs the process's one `log` logger: log through
+//! [`simple_daemon::log`](log) (`simple_daemon::log::info!`), and every library that logs with
+//! `log` reaches the same sinks. Do not install another logger: `env_logger::init()` before the
+//! start makes it fail with [`Error::LoggerInstalled`] (exit 78, nothing created on disk), and
+//! `env_logger::init()` after it (in `new()`, say) panics inside env_logger, which this crate
+//! cannot catch. For libraries that log with `tracing`, enable tracing's `log` feature (its
+//! events are then also emitted as `log` records) rather than installing a subscriber of their
+//! own.
+//!
+//! One daemon per process: a second [`SimpleDaemon::start`] or [`SimpleDaemon::run`] fails with
+//! [`Error::AlreadyStarted`], even after the first guard was dropped. To test end to end, spawn
+//! the built binary as a process.
+//!
 //! # Exit statuses
 //!
 //! See [`Exit`]: 0 for a stop a signal asked for (escalated ones too), 1 for a tick error or a

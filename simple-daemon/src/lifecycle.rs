@@ -52,9 +52,13 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 }
 
 /// Install logging, signals and the panic hook, and log the seed's start lines.
+///
+/// Logging comes first: every step that can fail for a reason the user can fix (another logger,
+/// a path, a socket) fails before any signal handler is installed, and a later failure restores
+/// the default actions, so a failed start leaves the process as SIGINT/SIGTERM found it.
 pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Error> {
-    let signals = signals::install()?;
     logging::install(config)?;
+    let signals = signals::install()?;
     log::info!("PID: {}", std::process::id());
     let (notify, warnings) = Notifier::from_env();
     for w in warnings {
@@ -68,7 +72,10 @@ pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Er
         has_loop,
     ));
     let on_signal = Arc::clone(&shared);
-    signals::spawn(signals, move |event| on_event(&on_signal, event))?;
+    if let Err(e) = signals::spawn(signals, move |event| on_event(&on_signal, event)) {
+        signals::restore_defaults();
+        return Err(e);
+    }
     install_panic_hook();
     log::info!("Mode: {}", config.mode);
     Ok(shared)

@@ -41,6 +41,16 @@ pub(crate) fn install() -> Result<Signals, Error> {
     Signals::new(HANDLED).map_err(Error::Signals)
 }
 
+/// Give the handled signals their default actions back, after a start that failed once the
+/// handlers were installed (the handlers made by [`install`] are dropped by then).
+pub(crate) fn restore_defaults() {
+    for signo in HANDLED {
+        // SAFETY: setting a signal's disposition to `SIG_DFL` has no memory-safety
+        // preconditions.
+        unsafe { libc::signal(signo, libc::SIG_DFL) };
+    }
+}
+
 /// Start the signal thread on handlers made by [`install`]: each signal becomes one call of
 /// `on_event`, on that thread.
 pub(crate) fn spawn(

@@ -7,8 +7,10 @@
 
 mod fault_common;
 
-use fault_common::{count, parse_line, record, spawn, tail, NAME};
-use simple_daemon_tests::{read, wait_until, PATIENCE};
+use std::process::Stdio;
+
+use fault_common::{count, fault_daemon, parse_line, record, spawn, tail, NAME};
+use simple_daemon_tests::{read, wait_until, TempDir, PATIENCE};
 
 /// Milliseconds since midnight of a seed-format line's time stamp (`2018-11-27 13:47:59,971`).
 fn stamp_ms(line: &str) -> Option<u64> {
@@ -73,5 +75,60 @@ fn fixed_rate_keeps_its_schedule_over_500_ticks() {
     assert!(
         total < TICKS * INTERVAL_MS + SLACK_MS,
         "{TICKS} intervals took {total} ms: the fixed rate drifts"
+    );
+}
+
+/// Issue 10 #5: a start that fails (another `log` logger installed, a missing syslog socket)
+/// exits 78 with one sentence, leaves no file behind, and leaves SIGTERM its default action:
+/// the process's own `raise(SIGTERM)` afterwards kills it.
+#[test]
+fn a_failed_start_leaves_nothing_on_disk_and_sigterm_its_default_action() {
+    /// A case: its name, the daemon's variables, and the sentence on stderr.
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: [Case<'_>; 2] = [
+        (
+            "another logger",
+            &[("FD_OTHER_LOGGER", "1")],
+            "another `log` logger (env_logger, tracing-log, ...) is already installed",
+        ),
+        (
+            "missing syslog socket",
+            &[("FD_SYSLOG", "/nonexistent/sd-test.sock")],
+            "syslog \"/nonexistent/sd-test.sock\"",
+        ),
+    ];
+    let mut killed = 0;
+    for (case, envs, sentence) in cases {
+        let dir = TempDir::new("failed-start");
+        let logs = dir.path().join("logs");
+        let out = fault_daemon(&logs)
+            .envs(envs.iter().copied())
+            .env("FD_RAISE_AFTER", "1")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run fault_daemon");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let signal = std::os::unix::process::ExitStatusExt::signal(&out.status);
+        assert_eq!(
+            signal,
+            Some(libc::SIGTERM),
+            "{case}: raise(SIGTERM) after the failed start must kill by the default action; status {:?}, stderr {err}",
+            out.status
+        );
+        assert!(err.contains(sentence), "{case}: stderr {err:?}");
+        assert_eq!(err.lines().count(), 1, "{case}: one sentence, got {err:?}");
+        assert!(
+            !logs.exists(),
+            "{case}: the failed start created {:?}",
+            std::fs::read_dir(&logs).map(|d| d.count())
+        );
+        killed += 1;
+    }
+    record(
+        "#5 failed start (another logger, missing syslog socket), then raise(SIGTERM)",
+        2,
+        0,
+        0,
+        &format!("{killed} of 2 killed by SIGTERM's default action; no log file created"),
     );
 }

@@ -1,9 +1,10 @@
 //! Logging: `log` records, dispatched by `fern`, to a size-rotating file, stdout and syslog.
 //!
 //! Promises:
-//! - [`install`] opens every configured sink (or returns the [`Error`] naming the setting and
-//!   path at fault), installs a `fern::Dispatch` filtered at the configured level as the
-//!   process's `log` logger, and is done once per process;
+//! - [`install`] claims the process's `log` slot before anything else (another logger there is
+//!   [`Error::LoggerInstalled`], with nothing created on disk), opens every configured sink (or
+//!   returns the [`Error`] naming the setting and path at fault), installs a `fern::Dispatch`
+//!   filtered at the configured level behind that slot, and is done once per process;
 //! - each record is formatted ONCE per sink into one buffer (a per-thread buffer, no allocation
 //!   per line once warm) and reaches each sink whole: one `write(2)` for the file and stdout, one
 //!   datagram for syslog; records from many threads never interleave inside a line;
@@ -70,16 +71,61 @@ pub(crate) fn global() -> Option<&'static Logger> {
     LOGGER.get()
 }
 
-/// Open the sinks `cfg` asks for and install them as the process's `log` logger.
+/// What the process's `log` slot holds once [`claim`] took it: it forwards every record to the
+/// dispatch [`install`] builds, and drops records until then.
+struct Forward;
+
+/// The `fern` dispatch behind [`Forward`], set once by [`install`].
+static DISPATCH: OnceLock<Box<dyn Log>> = OnceLock::new();
+
+impl Log for Forward {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
+        DISPATCH.get().is_some_and(|d| d.enabled(metadata))
+    }
+
+    fn log(&self, record: &Record<'_>) {
+        if let Some(d) = DISPATCH.get() {
+            d.log(record);
+        }
+    }
+
+    fn flush(&self) {
+        if let Some(d) = DISPATCH.get() {
+            d.flush();
+        }
+    }
+}
+
+/// Take the process's `log` slot for [`Forward`], once; a later call (a start that failed after
+/// this step and is tried again) finds it ours.
 ///
 /// # Errors
 ///
-/// [`Error::Path`] naming the log directory, log file or syslog socket that cannot be used;
-/// [`Error::AlreadyStarted`] when a logger is already installed in this process.
+/// [`Error::LoggerInstalled`] when another logger holds the slot.
+fn claim() -> Result<(), Error> {
+    static OURS: OnceLock<bool> = OnceLock::new();
+    if *OURS.get_or_init(|| log::set_logger(&Forward).is_ok()) {
+        Ok(())
+    } else {
+        Err(Error::LoggerInstalled)
+    }
+}
+
+/// Open the sinks `cfg` asks for and install them as the process's `log` logger.
+///
+/// The process's `log` slot is claimed first, so a conflict with another logger leaves nothing
+/// on disk.
+///
+/// # Errors
+///
+/// [`Error::AlreadyStarted`] when a daemon's logger is already installed in this process;
+/// [`Error::LoggerInstalled`] when another `log` logger is; [`Error::Path`] naming the log
+/// directory, log file or syslog socket that cannot be used.
 pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     if LOGGER.get().is_some() {
         return Err(Error::AlreadyStarted);
     }
+    claim()?;
     let pid = std::process::id();
     let syslog = if cfg.syslog {
         Some(syslog::SyslogSink::connect(&cfg.syslog_socket, &cfg.name, pid)?)
@@ -100,7 +146,7 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     let logger = LOGGER.get().ok_or(Error::AlreadyStarted)?;
     let sinks: &'static dyn Log = logger;
     let (max, dispatch) = fern::Dispatch::new().level(cfg.level).chain(sinks).into_log();
-    log::set_boxed_logger(dispatch).map_err(|_| Error::AlreadyStarted)?;
+    DISPATCH.set(dispatch).map_err(|_| Error::AlreadyStarted)?;
     log::set_max_level(max);
     // SAFETY: `flush_at_exit` is an `extern "C" fn()` that never unwinds.
     unsafe { libc::atexit(flush_at_exit) };

@@ -19,6 +19,8 @@
 //! | `FD_RELOAD_PANIC` | set: `on_reload` panics | unset |
 //! | `FD_TICK` | `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs one record per length in the file, then idles) | `quick` |
 //! | `FD_FLOOD` | `<threads>:<max lines>`: threads started by `new()` that log `flood t=<t> n=<n> <pad>` flat out | unset |
+//! | `FD_OTHER_LOGGER` | set: install a `log` logger of its own before the daemon starts (as `env_logger::init()` would) | unset |
+//! | `FD_RAISE_AFTER` | set: when the run ends with 78 (a failed start), `raise(SIGTERM)`, then log-free `exit(3)` if still alive 2 s later | unset |
 //! | `FD_COUNTERS` | a file of 8 bytes per flood thread, shared-mapped: thread `t` stores there how many of its log calls have RETURNED, so a test can count lost lines even after `_exit` | unset |
 //!
 //! Each tick logs `tick <n> start` / `tick <n> end` (except `records`); `on_stop` stops and joins
@@ -249,7 +251,32 @@ fn builder() -> SimpleDaemon {
     b
 }
 
+/// A `log` logger that is not the daemon's, for `FD_OTHER_LOGGER`.
+struct OtherLogger;
+
+impl simple_daemon::log::Log for OtherLogger {
+    fn enabled(&self, _: &simple_daemon::log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, _: &simple_daemon::log::Record<'_>) {}
+    fn flush(&self) {}
+}
+
 fn main() -> Exit {
+    if env_var("FD_OTHER_LOGGER").is_some() {
+        simple_daemon::log::set_logger(&OtherLogger).expect("the first logger");
+    }
+    let exit = run();
+    if exit == Exit::Config && env_var("FD_RAISE_AFTER").is_some() {
+        // SAFETY: raise(3) has no memory-safety preconditions.
+        unsafe { libc::raise(libc::SIGTERM) };
+        std::thread::sleep(Duration::from_secs(2));
+        std::process::exit(3);
+    }
+    exit
+}
+
+fn run() -> Exit {
     builder().run_with(|| {
         if let Some(d) = env_ms_or_max("FD_NEW_MS") {
             info!("new started");
