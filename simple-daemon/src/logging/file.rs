@@ -19,17 +19,44 @@
 //!   cannot take it), the records meanwhile are counted, and when a write works again one line
 //!   in the file says how many records it missed;
 //! - rotation ([`super::rotate`]) happens before a record that would pass the size limit, under
-//!   this sink's lock, which is held for the renames and the open of the new file only;
+//!   this sink's lock and the directory lock (below), which are held for the look at the file,
+//!   the renames and the open of the new file only;
+//! - several processes may write one file (systemd template units `worker@1`, `worker@2`):
+//!   every rotation is decided under an advisory `flock(LOCK_EX)` on the log DIRECTORY (a
+//!   directory is never rotated, so every writer locks the same inode whatever renames happened;
+//!   a lock on the file itself would move with it, and a sidecar `.lock` file could be rotated
+//!   or removed by a glob in a logrotate rule), on the file's REAL size (`fstat`), after checking
+//!   that the path still names our file (`st_dev`/`st_ino`): when another writer rotated it
+//!   already, this one opens the new file instead of rotating twice. A process writes every
+//!   record under that lock, after one `fstat` and one `lstat`, in its first second (a writer
+//!   that starts beside another cannot know of it yet) and for good once it sees another
+//!   process append (the real size is larger than its own count). Otherwise a record costs no
+//!   lock and no system call besides its `write(2)`: a writer alone takes the lock at rotation
+//!   only. An established writer learns of a newcomer at its next look (within a second, or a
+//!   sixteenth of the limit of its own bytes): until then its records may land in a file the
+//!   newcomer just rotated, which can then pass the limit by those records (none is lost);
+//!   where `flock` does not work (some network file systems) rotation is safe within one
+//!   process only;
+//! - the file and its path are looked at (`fstat` + `lstat`) once a second, when a record
+//!   starts a new second (or a sixteenth of the limit was written since the last look), not per
+//!   record: a file moved away (logrotate without a SIGHUP yet, or another writer's rotation)
+//!   is followed by opening the path again; a file DELETED (`st_nlink` 0, or its directory
+//!   removed) is noticed within about a second, a new file (and directory) is made, the
+//!   records the deleted file got since the previous look are copied into it (read back
+//!   through `/proc/self/fd`), and ONE warning on every sink says so: no record logged after
+//!   the deletion is lost from disk (without `/proc`, the warning says how many may be);
+//!   something that is not a regular file at the path is never followed (one warning);
 //! - [`FileSink::reopen`] (SIGHUP) writes out the buffer to the old file, then opens the file at
 //!   its path again (re-creating a removed directory), so logrotate's move-then-HUP loses no
 //!   line; it waits at most half a second for a writer that holds the file, and on any failure
 //!   the old file stays in use.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use log::Level;
@@ -44,6 +71,11 @@ use super::rotate::{self, Problems};
 const REOPEN_WAIT: Duration = Duration::from_millis(500);
 /// Above this many buffered bytes, the buffer is written out (buffered mode only).
 const BUFFER_CAP: usize = 64 * 1024;
+/// How long a process writes under the directory lock after start before it trusts that it
+/// is the file's only writer (seconds; it leaves locked writes in the second after).
+const PROBATION_SECS: i64 = 1;
+/// At most this much of a deleted file is copied into the new one.
+const RECOVER_MAX: u64 = 8 * 1024 * 1024;
 
 /// Pick the log directory by the location chain, creating it when missing.
 ///
@@ -195,10 +227,31 @@ pub(crate) struct FileSink {
 
 struct State {
     file: File,
-    /// Bytes in the file, counting those still in `buf`.
+    /// `(st_dev, st_ino)` of `file`, to tell whether the path still names it.
+    id: (u64, u64),
+    /// Bytes in the file, counting those still in `buf` (the real size when `shared`).
     size: u64,
     /// The highest backup number that may exist.
     top: usize,
+    /// The log directory, whose `flock` is the cross-process rotation lock; `None` when it
+    /// cannot be opened (then rotation is safe within this process only).
+    dir: Option<Arc<File>>,
+    /// Every record is written under the directory lock, after a look at the real size and the
+    /// path: for the first seconds after start (a writer that starts beside another cannot
+    /// know of it yet), and for good once another process was seen appending (`seen_other`).
+    shared: bool,
+    seen_other: bool,
+    /// The second after which a process that saw no other writer leaves locked writes.
+    alone_after: i64,
+    /// When the file and its path were last looked at ([`FileSink::look`]): the second, and
+    /// the bytes and records written since.
+    looked_at: i64,
+    since_look: u64,
+    records_since_look: u64,
+    /// The file's length at that look: the deleted file's records past it are recovered.
+    len_at_look: u64,
+    /// A path that cannot be followed was reported (once, until following works again).
+    reported_path: bool,
     buf: Vec<u8>,
     /// Names already reported as symbolic links (each reported once).
     reported_links: Vec<PathBuf>,
@@ -221,6 +274,114 @@ pub(crate) struct Note {
     pub(crate) to_file: bool,
 }
 
+/// `(st_dev, st_ino)` of an open file or a path's metadata.
+fn id_of(m: &fs::Metadata) -> (u64, u64) {
+    (m.dev(), m.ino())
+}
+
+/// What the log file's path names now, compared with the file in use.
+enum AtPath {
+    /// Our file (or it cannot be told: the path is left alone).
+    Ours,
+    /// Nothing: the file was moved away or deleted.
+    Gone,
+    /// Another regular file (another writer rotated, or logrotate made a new one).
+    Other,
+    /// Something that is never followed (a symbolic link, a directory, ...).
+    NotAFile,
+}
+
+fn at_path(path: &Path, id: (u64, u64)) -> AtPath {
+    match fs::symlink_metadata(path) {
+        Ok(m) if id_of(&m) == id => AtPath::Ours,
+        Ok(m) if m.is_file() => AtPath::Other,
+        Ok(_) => AtPath::NotAFile,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => AtPath::Gone,
+        Err(_) => AtPath::Ours,
+    }
+}
+
+/// Open the directory of `path` for the rotation lock.
+fn open_dir(path: &Path) -> Option<Arc<File>> {
+    let dir = path.parent()?;
+    OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)
+        .ok()
+        .map(Arc::new)
+}
+
+/// Open `path` for appending (see [`open_nofollow`]); when its directory was removed, make it
+/// again with mode 0750, as at start.
+fn open_again(path: &Path) -> io::Result<File> {
+    match open_nofollow(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => match path.parent() {
+            Some(dir) => fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o750)
+                .create(dir)
+                .and_then(|()| open_nofollow(path)),
+            None => Err(e),
+        },
+        r => r,
+    }
+}
+
+/// The records a deleted file got after byte `from`, read back through `/proc/self/fd` (at
+/// most [`RECOVER_MAX`] bytes, cut after the last whole record); `None` when that cannot be read.
+fn recover_tail(file: &File, from: u64) -> Option<Vec<u8>> {
+    let mut f = File::open(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+    f.seek(SeekFrom::Start(from)).ok()?;
+    let mut tail = Vec::new();
+    f.take(RECOVER_MAX).read_to_end(&mut tail).ok()?;
+    let whole = tail.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    tail.truncate(whole);
+    Some(tail)
+}
+
+/// The cross-process rotation lock: `flock(LOCK_EX)` on the log directory, released on drop.
+/// A directory is never rotated, so every writer of the file locks the same inode, whatever
+/// renames happened. Without a directory fd, or where `flock` fails (some network file
+/// systems), it holds nothing.
+struct DirLock(Option<Arc<File>>);
+
+impl DirLock {
+    /// Take the lock; with a `deadline`, try until then only (and hold nothing after).
+    fn take(dir: Option<Arc<File>>, deadline: Option<Instant>) -> DirLock {
+        let Some(dir) = dir else {
+            return DirLock(None);
+        };
+        let op = if deadline.is_some() {
+            libc::LOCK_EX | libc::LOCK_NB
+        } else {
+            libc::LOCK_EX
+        };
+        loop {
+            // SAFETY: `flock` on a file descriptor this `Arc` keeps open.
+            if unsafe { libc::flock(dir.as_raw_fd(), op) } == 0 {
+                return DirLock(Some(dir));
+            }
+            match io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) => {}
+                Some(libc::EWOULDBLOCK) if deadline.is_some_and(|d| Instant::now() < d) => {
+                    std::thread::sleep(Duration::from_micros(200));
+                }
+                _ => return DirLock(None),
+            }
+        }
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0 {
+            // SAFETY: as in `take`; unlocking a lock this open file description holds.
+            unsafe { libc::flock(dir.as_raw_fd(), libc::LOCK_UN) };
+        }
+    }
+}
+
 impl FileSink {
     /// Locate and open the log file for `cfg`.
     ///
@@ -231,8 +392,11 @@ impl FileSink {
         let dir = locate(cfg)?;
         let path = dir.join(&cfg.log_name);
         let file = open_at_start(&dir, &path)?;
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let meta = file.metadata().ok();
+        let size = meta.as_ref().map_or(0, fs::Metadata::len);
+        let id = meta.as_ref().map_or((0, 0), id_of);
         let top = rotate::highest_backup(&path, cfg.max_log_files);
+        let dir = open_dir(&path);
         Ok(FileSink {
             path,
             max: cfg.max_log_size,
@@ -240,8 +404,18 @@ impl FileSink {
             buffered: cfg.buffered,
             state: Mutex::new(State {
                 file,
+                id,
                 size,
                 top,
+                dir,
+                shared: true,
+                seen_other: false,
+                alone_after: super::format::Now::get().secs().saturating_add(PROBATION_SECS),
+                looked_at: i64::MIN,
+                since_look: 0,
+                records_since_look: 0,
+                len_at_look: size,
+                reported_path: false,
                 buf: Vec::new(),
                 reported_links: Vec::new(),
                 reported_rename: false,
@@ -258,26 +432,49 @@ impl FileSink {
         &self.path
     }
 
-    /// Write one whole record (`line` ends with its newline). With a `deadline`, give up (and
-    /// drop the record) when another thread holds the sink past it.
+    /// Write one whole record (`line` ends with its newline); `secs` is the record's time
+    /// (seconds since the epoch), which paces the look at the file and its path. With a
+    /// `deadline`, give up (and drop the record) when another thread holds the sink past it.
     ///
     /// Returns what the logger must say: a rotation problem (once each), a write failure (once
-    /// until writes work again), the recovery. Empty (no allocation) almost always.
-    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>) -> Vec<Note> {
-        let Some(mut st) = lock_until(&self.state, deadline) else {
+    /// until writes work again), the recovery, a deleted file. Empty (no allocation) almost
+    /// always.
+    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>, secs: i64) -> Vec<Note> {
+        let Some(mut guard) = lock_until(&self.state, deadline) else {
             return Vec::new();
         };
+        let st = &mut *guard;
         let len = line.len() as u64;
+        if st.shared && !st.seen_other && secs >= st.alone_after {
+            st.shared = false;
+        }
+        // The cheap test on every record: a new second, or a sixteenth of the limit written.
+        if !st.shared && (secs != st.looked_at || st.since_look >= self.max / 16) {
+            self.look(st, secs);
+        }
+        if st.shared {
+            // Another process appends too: decide on the real size, under the lock it takes.
+            st.drain();
+            let _held = DirLock::take(st.dir.clone(), deadline);
+            self.look(st, secs);
+            if rotate::needs_rollover(st.size, len, self.max) {
+                self.rotate(st);
+            }
+            st.count(len);
+            st.put(line);
+            return std::mem::take(&mut st.notes);
+        }
         if rotate::needs_rollover(st.size, len, self.max) {
-            if let Some(text) = self.rotate(&mut st) {
-                st.notes.push(Note {
-                    level: Level::Warn,
-                    text,
-                    to_file: true,
-                });
+            // Our own count says the limit is near: make sure under the lock, on the real size
+            // of the file the path names now (another process may have rotated it already).
+            st.drain();
+            let _held = DirLock::take(st.dir.clone(), deadline);
+            self.look(st, secs);
+            if rotate::needs_rollover(st.size, len, self.max) {
+                self.rotate(st);
             }
         }
-        st.size = st.size.saturating_add(len);
+        st.count(len);
         if !self.buffered || st.direct {
             st.drain();
             st.put(line);
@@ -294,27 +491,142 @@ impl FileSink {
         std::mem::take(&mut st.notes)
     }
 
-    /// Rotate under the lock: write out the buffer to the old file, rename, open the new file.
-    fn rotate(&self, st: &mut State) -> Option<String> {
+    /// Look at the file in use and at its path (one `fstat`, one `lstat`): follow the path when
+    /// it names another file now (another writer rotated, logrotate moved it, it was deleted),
+    /// and take the file's real size, which tells whether another process appends to it.
+    fn look(&self, st: &mut State, secs: i64) {
+        let (nlink, real) = match st.file.metadata() {
+            Ok(m) => (m.nlink(), m.len()),
+            Err(_) => (1, st.size.saturating_sub(st.buf.len() as u64)),
+        };
+        match at_path(&self.path, st.id) {
+            AtPath::Ours if nlink > 0 => {
+                let expected = st.size.saturating_sub(st.buf.len() as u64);
+                if real > expected {
+                    st.shared = true;
+                    st.seen_other = true;
+                }
+                // Also right after a truncation by someone else (logrotate's copytruncate).
+                st.size = real + st.buf.len() as u64;
+                st.len_at_look = real;
+            }
+            AtPath::NotAFile if nlink > 0 => {
+                if !st.reported_path {
+                    st.reported_path = true;
+                    st.notes.push(Note {
+                        level: Level::Warn,
+                        text: format!(
+                            "the log file's path {:?} now names something that is not a regular file; it is not followed, and lines go on into the file already open",
+                            self.path.display().to_string()
+                        ),
+                        to_file: true,
+                    });
+                }
+            }
+            _ => match self.follow(st, nlink == 0) {
+                Ok(Some(text)) => st.notes.push(Note {
+                    level: Level::Warn,
+                    text,
+                    to_file: true,
+                }),
+                Ok(None) => {}
+                Err(e) => {
+                    if !st.reported_path {
+                        st.reported_path = true;
+                        st.notes.push(Note {
+                            level: Level::Warn,
+                            text: format!(
+                                "cannot open the log file {:?} again ({e}); lines go on into the file already open",
+                                self.path.display().to_string()
+                            ),
+                            to_file: true,
+                        });
+                    }
+                }
+            },
+        }
+        st.looked_at = secs;
+        st.since_look = 0;
+        st.records_since_look = 0;
+    }
+
+    /// Go on in the file the path names (making it, and its directory, when missing). When the
+    /// old file was `deleted`, the records it got since the last look are copied into the new
+    /// one first, and the warning to log is returned.
+    ///
+    /// # Errors
+    ///
+    /// The `open(2)` error; the old file stays in use.
+    fn follow(&self, st: &mut State, deleted: bool) -> io::Result<Option<String>> {
         st.drain();
+        let records = st.records_since_look;
+        let tail = if deleted {
+            recover_tail(&st.file, st.len_at_look)
+        } else {
+            None
+        };
+        let f = open_again(&self.path)?;
+        self.switch_to(st, f);
+        if !deleted {
+            return Ok(None);
+        }
+        let path = self.path.display().to_string();
+        Ok(Some(match tail {
+            Some(tail) => {
+                let n = tail.iter().filter(|&&b| b == b'\n').count();
+                st.size += tail.len() as u64;
+                st.put(&tail);
+                st.len_at_look = st.size;
+                format!("the log file {path:?} had been deleted while in use; a new file is open now, and the {n} records the deleted file got since the last look at it, a second ago at most (so every record logged since the deletion), were copied into it")
+            }
+            None => format!("the log file {path:?} had been deleted while in use; a new file is open now; up to {records} records logged in the second before this was noticed went into the deleted file, so only the other sinks have them"),
+        }))
+    }
+
+    /// Use `f`, just opened at the path, from now on.
+    fn switch_to(&self, st: &mut State, f: File) {
+        let meta = f.metadata().ok();
+        st.size = meta.as_ref().map_or(0, fs::Metadata::len);
+        st.id = meta.as_ref().map_or((0, 0), id_of);
+        st.len_at_look = st.size;
+        st.file = f;
+        st.reported_path = false;
+        // The directory may be new (it was removed), and logrotate or another writer may have
+        // made or removed backups.
+        st.dir = open_dir(&self.path);
+        st.top = rotate::highest_backup(&self.path, self.backups);
+    }
+
+    /// Rotate, under the sink's lock and the directory lock: write out the buffer to the old
+    /// file, rename, open the new file.
+    fn rotate(&self, st: &mut State) {
+        st.drain();
+        // Another process may have made or shifted backups since our last count.
+        st.top = rotate::highest_backup(&self.path, self.backups);
         let mut problems = Problems::default();
         if rotate::shift(&self.path, self.backups, &mut st.top, &mut problems) {
             match open_nofollow(&self.path) {
                 Ok(f) => {
-                    st.file = f;
-                    st.size = 0;
+                    let top = st.top;
+                    self.switch_to(st, f);
+                    st.top = top;
                 }
                 Err(e) => {
                     // Go on in the renamed file; try again at the next rotation.
                     st.size = 0;
                     if !st.reported_rename {
                         st.reported_rename = true;
-                        return Some(format!(
-                            "log rotation: cannot open a new {:?} ({e}); writing on into {:?}",
-                            self.path.display().to_string(),
-                            rotate::backup_name(&self.path, 1).display().to_string()
-                        ));
+                        st.notes.push(Note {
+                            level: Level::Warn,
+                            text: format!(
+                                "log rotation: cannot open a new {:?} ({e}); writing on into {:?}",
+                                self.path.display().to_string(),
+                                rotate::backup_name(&self.path, 1).display().to_string()
+                            ),
+                            to_file: true,
+                        });
                     }
+                    return;
                 }
             }
         }
@@ -337,7 +649,13 @@ impl FileSink {
                 ));
             }
         }
-        (!warning.is_empty()).then(|| warning.join("; "))
+        if !warning.is_empty() {
+            st.notes.push(Note {
+                level: Level::Warn,
+                text: warning.join("; "),
+                to_file: true,
+            });
+        }
     }
 
     /// Write out the buffer (buffered mode); with a `deadline`, skip the sink when another
@@ -357,47 +675,32 @@ impl FileSink {
     /// The `open(2)` error (a symbolic link at the path is `ELOOP`), or `WouldBlock` when a
     /// writer holds the file for more than half a second; the old file stays in use.
     ///
-    /// Returns a warning when the old file had been deleted (its lines since then are gone from
-    /// the file system; they reached the other sinks only).
+    /// Returns a warning when the old file had been deleted (what it got since the last look
+    /// is copied into the new file, as when a write notices the deletion).
     pub(crate) fn reopen(&self) -> io::Result<Option<String>> {
         // Bounded: the signal thread must stay free for a stop even if a writer is stuck.
         let deadline = Instant::now() + REOPEN_WAIT;
-        let mut st = lock_until(&self.state, Some(deadline)).ok_or_else(|| {
+        let mut guard = lock_until(&self.state, Some(deadline)).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::WouldBlock,
                 "another thread holds the log file; it was not re-opened",
             )
         })?;
+        let st = &mut *guard;
         st.drain();
-        let deleted = st.file.metadata().is_ok_and(|m| {
-            use std::os::unix::fs::MetadataExt;
-            m.nlink() == 0
-        });
-        let f = match open_nofollow(&self.path) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                // The directory was removed: make it again, as at start.
-                match self.path.parent() {
-                    Some(dir) => fs::DirBuilder::new()
-                        .recursive(true)
-                        .mode(0o750)
-                        .create(dir)
-                        .and_then(|()| open_nofollow(&self.path))?,
-                    None => return Err(e),
-                }
-            }
-            r => r?,
-        };
-        st.size = f.metadata().map(|m| m.len()).unwrap_or(0);
-        st.file = f;
-        // logrotate may have made or removed backups of its own.
-        st.top = rotate::highest_backup(&self.path, self.backups);
-        Ok(deleted.then(|| {
-            "the log file had been deleted while in use: the lines logged since then went into the deleted file, so only the other sinks have them; a new file is open now".to_owned()
-        }))
+        let deleted = st.file.metadata().is_ok_and(|m| m.nlink() == 0);
+        self.follow(st, deleted)
     }
 }
 
 impl State {
+    /// Count a record of `len` bytes about to be written.
+    fn count(&mut self, len: u64) {
+        self.size = self.size.saturating_add(len);
+        self.since_look = self.since_look.saturating_add(len);
+        self.records_since_look += 1;
+    }
+
     /// Write `bytes` (whole records) to the file: one `write(2)` for a regular file. On a
     /// failure, cut off any part of a record a short write left (so no torn line stays), count
     /// the records not written, and note one warning until a write works again.

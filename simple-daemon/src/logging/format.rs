@@ -225,6 +225,11 @@ impl Now {
             Err(_) => Now { secs: 0, millis: 0 },
         }
     }
+
+    /// Whole seconds since the epoch.
+    pub(crate) fn secs(self) -> i64 {
+        self.secs
+    }
 }
 
 /// A per-thread cache of the formatted local date and syslog stamp, renewed once per second.

@@ -305,7 +305,7 @@ impl Logger {
                 }
                 Vec::new()
             } else {
-                self.file.write(line, deadline)
+                self.file.write(line, deadline, now.secs())
             };
             if let Some(out) = &self.stdout {
                 if out.journal() {
@@ -404,7 +404,7 @@ impl Logger {
             self.emit(
                 Level::Warn,
                 OWN_TARGET,
-                format_args!("{path:?}: {w}"),
+                format_args!("{w}"),
                 Some(deadline),
                 To::All,
             );

@@ -9,7 +9,11 @@
 //!   nothing else;
 //! - a symbolic link at a backup name is never followed, moved or replaced: the renames from and
 //!   into it are skipped and reported (once per name, by the caller), so a planted link cannot be used to
-//!   clobber anything. `rename(2)` itself never follows a link, so no rename writes through one.
+//!   clobber anything. `rename(2)` itself never follows a link, so no rename writes through one;
+//! - these functions take no lock of their own: the caller ([`super::file`]) holds its sink
+//!   lock and the directory `flock` around [`needs_rollover`] on the file's real size and
+//!   [`shift`], and re-reads [`highest_backup`] under them, so two processes sharing a file
+//!   never rotate it twice nor rename over each other's backups.
 //!
 //! Why our own rotator and not a crate: `fern` has no size rotation; `file-rotate` with
 //! `ContentLimit::Bytes` cuts records in the middle and with `BytesSurpassed` lets files exceed

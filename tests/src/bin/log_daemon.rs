@@ -11,6 +11,7 @@
 //! | `SD_SYSLOG_SOCKET` | turns `syslog` on, at this socket | off |
 //! | `SD_FORMAT` | `log_format` | the seed's |
 //! | `SD_THREADS`, `SD_LINES` | threads started by `new()`, each logging `t<t> i<i> ...` lines | 0, 0 |
+//! | `SD_FIRST_THREAD` | the number of the first of those threads (so two processes log different `t<t>`) | 0 |
 //! | `SD_PACE` | those threads sleep 1 ms every this many lines | no pause |
 //! | `SD_TICK_LOG` | set: each tick (every 20 ms) logs `tick <n>` (INFO), `debug <n>`, `warn <n>`, `error <n>` | quiet ticks |
 //! | `SD_PANIC` | `1`: the first tick panics with a two-line message; `display`: it panics inside the `Display` of a message being logged | no panic |
@@ -65,9 +66,9 @@ impl Daemon for Worker {
 /// The lines the threads log: a payload that makes a line about 90 bytes.
 const PAYLOAD: &str = "the quick brown fox jumps over the lazy dog";
 
-fn spawn_writers(threads: usize, lines: u64, pace: u64) {
+fn spawn_writers(first: usize, threads: usize, lines: u64, pace: u64) {
     let left = Arc::new(AtomicUsize::new(threads));
-    for t in 0..threads {
+    for t in first..first + threads {
         let left = Arc::clone(&left);
         std::thread::spawn(move || {
             for i in 0..lines {
@@ -102,6 +103,7 @@ fn main() -> Exit {
     }
     b.run_with(|| {
         spawn_writers(
+            env_num("SD_FIRST_THREAD").unwrap_or(0),
             env_num("SD_THREADS").unwrap_or(0),
             env_num("SD_LINES").unwrap_or(0),
             env_num("SD_PACE").unwrap_or(0),
