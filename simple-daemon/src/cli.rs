@@ -109,6 +109,8 @@ fn help(config: &Config, prog: &str, version: &str) -> String {
         config.mode().to_string().to_lowercase()
     );
     let _ = writeln!(h);
+    let _ = write!(h, "{}", log_location(config));
+    let _ = writeln!(h);
     let _ = writeln!(h, "Options:");
     let _ = writeln!(
         h,
@@ -128,16 +130,63 @@ fn help(config: &Config, prog: &str, version: &str) -> String {
     h
 }
 
+/// Where the log goes, for `--help`: the file this run would use here (by the location chain,
+/// creating nothing), the other sinks, and the chain itself.
+fn log_location(config: &Config) -> String {
+    let mut h = String::new();
+    let file = match crate::logging::log_dir(config) {
+        Ok((dir, origin)) => format!(
+            "{} (here: {})",
+            dir.join(config.log_name()).display(),
+            origin.describe()
+        ),
+        Err(e) => format!("none could be chosen here: {e}"),
+    };
+    let _ = writeln!(h, "Log file: {file}.");
+    if config.stream {
+        let _ = writeln!(h, "It logs to stdout too (stream).");
+    }
+    if config.syslog {
+        let _ = writeln!(
+            h,
+            "It logs to syslog too, at {} (syslog).",
+            config.syslog_socket.display()
+        );
+    }
+    if config.log_path.is_none() {
+        let _ = writeln!(
+            h,
+            "The log directory is $LOGS_DIRECTORY (systemd's LogsDirectory=, which the printed unit \
+             sets), else /var/log when writable, else $XDG_STATE_HOME/{name}/ \
+             (~/.local/state/{name}/).",
+            name = config.name()
+        );
+    }
+    h
+}
+
 impl Config {
     /// A systemd unit that runs `exec_start` as this daemon: what `--print-systemd-unit` prints
-    /// (with the binary's own path).
+    /// (with the binary's own path). It is meant to be installed as it is:
     ///
-    /// `Type=notify` (the daemon sends `READY=1` once started), `ExecReload=` sends SIGHUP,
-    /// `KillMode=mixed` (SIGTERM to the daemon, SIGKILL to what is left after the timeout),
-    /// `Restart=on-failure` (a tick error, a panic, a watchdog timeout); `WatchdogSec=` when
-    /// [`watchdog`](SimpleDaemon::watchdog) is set; `TimeoutStopSec=` [`STOP_TIMEOUT_MARGIN`]
-    /// above [`stop_timeout`](SimpleDaemon::stop_timeout) when it is set, so the daemon's own
-    /// escalation comes before systemd's SIGKILL.
+    /// - `Type=notify` (the daemon sends `READY=1` once started), `ExecReload=` sends SIGHUP,
+    ///   `KillMode=mixed` (SIGTERM to the daemon, SIGKILL to what is left after the timeout),
+    ///   `Restart=on-failure` (a tick error, a panic, a watchdog timeout), and
+    ///   `RestartPreventExitStatus=64 78`: a usage or configuration error does not get better by
+    ///   restarting, so the unit stays failed with its one sentence in the journal.
+    /// - The log file: `LogsDirectory=<name>` (systemd creates `/var/log/<name>/`, writable for
+    ///   the service's user, and passes it as `$LOGS_DIRECTORY`, which the daemon uses) when no
+    ///   [`log_path`](SimpleDaemon::log_path) is set; a `log_path` under `/var/log/` becomes that
+    ///   `LogsDirectory=`, any other one a `ReadWritePaths=` (the directory must exist then: the
+    ///   daemon cannot create it on a read-only file system).
+    /// - Hardening: `NoNewPrivileges=yes`, `ProtectSystem=strict` (everything read-only but the
+    ///   log directory), `PrivateTmp=yes`; commented hints for `DynamicUser=yes` / `User=` (it
+    ///   runs as root otherwise) and for `After=`/`Wants=network-online.target`.
+    /// - `WatchdogSec=` when [`watchdog`](SimpleDaemon::watchdog) is set; `TimeoutStopSec=`
+    ///   [`STOP_TIMEOUT_MARGIN`] above [`stop_timeout`](SimpleDaemon::stop_timeout) when it is
+    ///   set, so the daemon's own escalation comes before systemd's SIGKILL.
+    /// - When `exec_start` lies in a cargo build directory (`target/debug`, `target/release`), a
+    ///   comment at the top says so and gives the path to install the binary to.
     ///
     /// ```
     /// use simple_daemon::SimpleDaemon;
@@ -149,24 +198,75 @@ impl Config {
     ///     .stop_timeout(Duration::from_secs(30))
     ///     .config()?
     ///     .systemd_unit(Path::new("/usr/local/bin/heartbeat"));
-    /// assert!(unit.contains("\nDescription=heartbeat\n"));
-    /// assert!(unit.contains("\nType=notify\n"));
-    /// assert!(unit.contains("\nExecStart=/usr/local/bin/heartbeat\n"));
-    /// assert!(unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"));
-    /// assert!(unit.contains("\nWatchdogSec=10s\n"));
-    /// assert!(unit.contains("\nTimeoutStopSec=35s\n"));
-    /// assert!(unit.contains("\nKillMode=mixed\n"));
-    /// assert!(unit.contains("\nRestart=on-failure\n"));
+    /// for line in [
+    ///     "Description=heartbeat",
+    ///     "Type=notify",
+    ///     "ExecStart=/usr/local/bin/heartbeat",
+    ///     "ExecReload=/bin/kill -HUP $MAINPID",
+    ///     "KillMode=mixed",
+    ///     "Restart=on-failure",
+    ///     "RestartPreventExitStatus=64 78",
+    ///     "LogsDirectory=heartbeat",
+    ///     "#DynamicUser=yes",
+    ///     "NoNewPrivileges=yes",
+    ///     "ProtectSystem=strict",
+    ///     "PrivateTmp=yes",
+    ///     "WatchdogSec=10s",
+    ///     "TimeoutStopSec=35s",
+    ///     "#After=network-online.target",
+    /// ] {
+    ///     assert!(unit.lines().any(|l| l == line), "{line}");
+    /// }
+    ///
+    /// let elsewhere = SimpleDaemon::new("heartbeat").log_path("/srv/heartbeat/logs").config()?;
+    /// let unit = elsewhere.systemd_unit(Path::new("/usr/local/bin/heartbeat"));
+    /// assert!(unit.lines().any(|l| l == "ReadWritePaths=/srv/heartbeat/logs"));
+    /// assert!(!unit.contains("LogsDirectory="));
+    ///
+    /// let from_cargo = SimpleDaemon::new("heartbeat").config()?;
+    /// let unit = from_cargo.systemd_unit(Path::new("/src/hb/target/release/heartbeat"));
+    /// assert!(unit.starts_with("# NOTE: ExecStart= below is in a cargo build directory"));
+    /// assert!(unit.contains("install -m 755 /src/hb/target/release/heartbeat /usr/local/bin/heartbeat"));
     /// # Ok::<(), simple_daemon::Error>(())
     /// ```
     pub fn systemd_unit(&self, exec_start: &Path) -> String {
         let name = self.name();
         let mut u = String::new();
+        if let Some(profile) = cargo_build_dir(exec_start) {
+            let file = exec_start
+                .file_name()
+                .map_or_else(|| name.into(), |f| f.to_string_lossy());
+            let install = Path::new("/usr/local/bin").join(&*file);
+            let _ = writeln!(
+                u,
+                "# NOTE: ExecStart= below is in a cargo build directory (target/{profile}), which"
+            );
+            let _ = writeln!(
+                u,
+                "# `cargo clean` or the next build replaces. To deploy, install the binary and"
+            );
+            let _ = writeln!(u, "# print the unit from there:");
+            let _ = writeln!(
+                u,
+                "#   install -m 755 {} {}",
+                exec_start.display(),
+                install.display()
+            );
+            let _ = writeln!(
+                u,
+                "#   {} --print-systemd-unit > /etc/systemd/system/{name}.service",
+                install.display()
+            );
+            let _ = writeln!(u, "#");
+        }
         let _ = writeln!(u, "# {name}: a simple-daemon service (Type=notify).");
         let _ = writeln!(u, "# Install: save as /etc/systemd/system/{name}.service, then");
         let _ = writeln!(u, "#   systemctl daemon-reload && systemctl enable --now {name}");
         let _ = writeln!(u, "[Unit]");
         let _ = writeln!(u, "Description={}", unit_escape(name));
+        let _ = writeln!(u, "# When the daemon needs the network up at start:");
+        let _ = writeln!(u, "#After=network-online.target");
+        let _ = writeln!(u, "#Wants=network-online.target");
         let _ = writeln!(u);
         let _ = writeln!(u, "[Service]");
         let _ = writeln!(u, "Type=notify");
@@ -174,6 +274,11 @@ impl Config {
         let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
         let _ = writeln!(u, "KillMode=mixed");
         let _ = writeln!(u, "Restart=on-failure");
+        let _ = writeln!(
+            u,
+            "# A usage (64) or configuration (78) error does not get better by restarting."
+        );
+        let _ = writeln!(u, "RestartPreventExitStatus=64 78");
         if let Some(w) = self.watchdog() {
             let _ = writeln!(u, "WatchdogSec={}", timespan(w));
         }
@@ -184,10 +289,82 @@ impl Config {
                 timespan(t.saturating_add(STOP_TIMEOUT_MARGIN))
             );
         }
+        match self.log_path.as_deref().map(logs_directory) {
+            None => {
+                let _ = writeln!(
+                    u,
+                    "# The log file: /var/log/{name}/ (passed as $LOGS_DIRECTORY), writable for the service."
+                );
+                let _ = writeln!(u, "LogsDirectory={}", unit_escape(name));
+            }
+            Some(Ok(sub)) => {
+                let _ = writeln!(
+                    u,
+                    "# The log file: log_path /var/log/{sub}/, created writable for the service."
+                );
+                let _ = writeln!(u, "LogsDirectory={}", unit_escape(&sub));
+            }
+            Some(Err(dir)) => {
+                let _ = writeln!(
+                    u,
+                    "# The log file: log_path, writable under ProtectSystem=strict (create it first)."
+                );
+                let dir = unit_escape(&dir.to_string_lossy());
+                if dir.contains(char::is_whitespace) {
+                    let _ = writeln!(u, "ReadWritePaths=\"{}\"", dir.replace('"', "\\\""));
+                } else {
+                    let _ = writeln!(u, "ReadWritePaths={dir}");
+                }
+            }
+        }
+        let _ = writeln!(u, "# It runs as root unless one of these is set:");
+        let _ = writeln!(u, "#DynamicUser=yes");
+        let _ = writeln!(u, "#User={}", unit_escape(&name.to_lowercase()));
+        let _ = writeln!(u, "NoNewPrivileges=yes");
+        let _ = writeln!(u, "ProtectSystem=strict");
+        let _ = writeln!(u, "PrivateTmp=yes");
         let _ = writeln!(u);
         let _ = writeln!(u, "[Install]");
         let _ = writeln!(u, "WantedBy=multi-user.target");
         u
+    }
+}
+
+/// The profile (`debug`, `release`) when `exe` lies in a cargo target directory: a `debug` or
+/// `release` directory inside one named `target` (possibly under a target triple), or one
+/// holding cargo's `CACHEDIR.TAG`.
+fn cargo_build_dir(exe: &Path) -> Option<String> {
+    exe.ancestors().skip(1).find_map(|dir| {
+        let profile = dir.file_name()?.to_str()?;
+        if !matches!(profile, "debug" | "release") {
+            return None;
+        }
+        let target = dir.parent()?;
+        let named_target = |d: &Path| d.file_name().is_some_and(|n| n == "target");
+        let is_target = named_target(target)
+            || target.join("CACHEDIR.TAG").is_file()
+            || target.parent().is_some_and(named_target);
+        is_target.then(|| profile.to_owned())
+    })
+}
+
+/// The `LogsDirectory=` for a `log_path` under `/var/log/` (its relative part), else the path
+/// itself, which needs `ReadWritePaths=`.
+fn logs_directory(dir: &Path) -> Result<String, &Path> {
+    match dir.strip_prefix("/var/log") {
+        Ok(rel)
+            if !rel.as_os_str().is_empty()
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)))
+                && rel.to_str().is_some_and(|s| {
+                    !s.chars()
+                        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+                }) =>
+        {
+            Ok(rel.to_string_lossy().into_owned())
+        }
+        _ => Err(dir),
     }
 }
 

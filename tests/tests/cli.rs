@@ -1,15 +1,18 @@
 //! The generated binary's command line (`__private::main`, what `#[daemon]`'s `main` calls):
 //! `--print-systemd-unit`, `--help`, `--version`, and exit 64 with one sentence for anything else.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use simple_daemon_tests::skip_or_fail;
 
 fn sd_daemon(args: &[&str], envs: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sd_daemon"))
         .args(args)
+        // A run would log here; none of these invocations may run the daemon. (Not SD_LOG_DIR:
+        // a log_path changes the printed unit.)
+        .env("LOGS_DIRECTORY", "/nonexistent/simple-daemon-cli-test")
         .envs(envs.iter().copied())
-        // A run would log here; none of these invocations may run the daemon.
-        .env("SD_LOG_DIR", "/nonexistent/simple-daemon-cli-test")
         .output()
         .expect("run sd_daemon")
 }
@@ -44,6 +47,15 @@ fn print_systemd_unit_comes_from_the_codes_own_configuration() {
         "ExecReload=/bin/kill -HUP $MAINPID".to_owned(),
         "KillMode=mixed".to_owned(),
         "Restart=on-failure".to_owned(),
+        "RestartPreventExitStatus=64 78".to_owned(),
+        "LogsDirectory=Billing".to_owned(),
+        "#DynamicUser=yes".to_owned(),
+        "#User=billing".to_owned(),
+        "NoNewPrivileges=yes".to_owned(),
+        "ProtectSystem=strict".to_owned(),
+        "PrivateTmp=yes".to_owned(),
+        "#After=network-online.target".to_owned(),
+        "#Wants=network-online.target".to_owned(),
         "WatchdogSec=1500ms".to_owned(),
         "TimeoutStopSec=35s".to_owned(),
         "[Install]".to_owned(),
@@ -52,9 +64,65 @@ fn print_systemd_unit_comes_from_the_codes_own_configuration() {
         assert!(unit.lines().any(|l| l == line), "no line {line:?} in:\n{unit}");
     }
 
+    // sd_daemon lives in cargo's target directory: the unit says so, and where to install it.
+    let profile = exe
+        .parent()
+        .and_then(|d| d.file_name())
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let header = format!("# NOTE: ExecStart= below is in a cargo build directory (target/{profile}), which");
+    assert_eq!(unit.lines().next(), Some(header.as_str()), "{unit}");
+    let install = format!("#   install -m 755 {} /usr/local/bin/sd_daemon", exe.display());
+    assert!(unit.lines().any(|l| l == install), "no {install:?} in:\n{unit}");
+
     let plain = stdout(&sd_daemon(&["--print-systemd-unit"], &[]));
     assert!(!plain.contains("WatchdogSec="), "{plain}");
     assert!(!plain.contains("TimeoutStopSec="), "{plain}");
+
+    // A log_path outside /var/log is made writable; one under it is the LogsDirectory=.
+    let srv = stdout(&sd_daemon(
+        &["--print-systemd-unit"],
+        &[("SD_LOG_DIR", "/srv/billing/logs")],
+    ));
+    assert!(
+        srv.lines().any(|l| l == "ReadWritePaths=/srv/billing/logs"),
+        "{srv}"
+    );
+    assert!(!srv.contains("LogsDirectory="), "{srv}");
+    let var_log = stdout(&sd_daemon(
+        &["--print-systemd-unit"],
+        &[("SD_LOG_DIR", "/var/log/billing")],
+    ));
+    assert!(var_log.lines().any(|l| l == "LogsDirectory=billing"), "{var_log}");
+}
+
+#[test]
+fn help_says_where_the_log_goes() {
+    let help = |envs: &[(&str, &str)]| stdout(&sd_daemon(&["--help"], envs));
+    let dir = std::env::temp_dir().join(format!("sd-cli-help-{}", std::process::id()));
+    let logs = dir.display().to_string();
+    // `sd_daemon` sets log_path from SD_LOG_DIR; this run takes $LOGS_DIRECTORY instead.
+    let out = Command::new(env!("CARGO_BIN_EXE_sd_daemon"))
+        .arg("--help")
+        .env("SD_NAME", "Billing")
+        .env("LOGS_DIRECTORY", &dir)
+        .env("SD_STREAM", "1")
+        .output()
+        .expect("run sd_daemon");
+    let text = stdout(&out);
+    let line = format!("Log file: {logs}/Billing.log (here: $LOGS_DIRECTORY, systemd's LogsDirectory=).");
+    assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    assert!(text.contains("It logs to stdout too (stream)."), "{text}");
+    assert!(
+        text.contains("else /var/log when writable, else $XDG_STATE_HOME/Billing/"),
+        "{text}"
+    );
+    assert!(!dir.exists(), "--help created {}", dir.display());
+
+    let text = help(&[("SD_LOG_DIR", "/srv/billing/logs")]);
+    let line = "Log file: /srv/billing/logs/SdDaemon.log (here: the log_path setting).";
+    assert!(text.lines().any(|l| l == line), "no {line:?} in:\n{text}");
+    assert!(!text.contains("$XDG_STATE_HOME"), "{text}");
 }
 
 #[test]
@@ -99,19 +167,54 @@ fn a_bad_setting_is_reported_by_print_systemd_unit_too() {
     assert!(stderr(&o).contains("invalid name"), "{}", stderr(&o));
 }
 
+/// The heartbeat example's binary, built here when missing (`cargo test --workspace` has built
+/// it already; `cargo test -p simple-daemon-tests --test cli` has not), with the profile and
+/// target directory of this test. `None` after `skip_or_fail` when it cannot be built.
+fn heartbeat_example() -> Option<PathBuf> {
+    let bins = Path::new(env!("CARGO_BIN_EXE_sd_daemon")).parent()?;
+    let exe = bins.join("examples/heartbeat");
+    let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    build
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "simple-daemon-examples",
+            "--example",
+            "heartbeat",
+        ])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"));
+    if let Some(target) = bins.parent() {
+        build.env("CARGO_TARGET_DIR", target);
+    }
+    if bins.file_name().is_some_and(|p| p == "release") {
+        build.arg("--release");
+    }
+    match build.status() {
+        Ok(st) if st.success() && exe.is_file() => Some(exe),
+        Ok(st) => {
+            skip_or_fail(&format!(
+                "building the heartbeat example failed ({st}), or gave no {}",
+                exe.display()
+            ));
+            None
+        }
+        Err(e) => {
+            skip_or_fail(&format!("cannot run cargo to build the heartbeat example: {e}"));
+            None
+        }
+    }
+}
+
 /// `examples/systemd/Heartbeat.service` is what the heartbeat example prints, but for
-/// `ExecStart=` and the header comment (checked when the example is built, as
-/// `cargo test --workspace` does).
+/// `ExecStart=` and the comments above the header (the note that the binary is in a cargo build
+/// directory).
 #[test]
 fn the_example_unit_file_is_what_the_example_prints() {
-    let exe = Path::new(env!("CARGO_BIN_EXE_sd_daemon"))
-        .parent()
-        .expect("bin dir")
-        .join("examples/heartbeat");
-    if !exe.is_file() {
-        eprintln!("SKIPPED: {} is not built", exe.display());
+    let Some(exe) = heartbeat_example() else {
         return;
-    }
+    };
     let printed = Command::new(&exe)
         .arg("--print-systemd-unit")
         .output()
@@ -125,6 +228,8 @@ fn the_example_unit_file_is_what_the_example_prints() {
             .map(str::to_owned)
             .collect()
     };
-    assert_eq!(body(&file), body(&String::from_utf8_lossy(&printed.stdout)));
+    let printed = String::from_utf8_lossy(&printed.stdout);
+    assert!(body(&printed).len() > 10, "{printed}");
+    assert_eq!(body(&file), body(&printed));
     assert!(file.contains("\nExecStart=/usr/local/bin/heartbeat\n"));
 }

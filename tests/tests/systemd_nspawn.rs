@@ -26,7 +26,10 @@ const MARKER: &str = ".simple-daemon-rootfs-complete";
 /// does not).
 const INCLUDE: &str = "systemd,systemd-sysv,dbus,procps";
 /// The units this test installs (removed again at the end).
-const UNITS: [&str; 7] = [
+const UNITS: [&str; 10] = [
+    "sd-hardened",
+    "sd-dynamic",
+    "sd-config",
     "sd-passive",
     "sd-aggressive",
     "sd-slow",
@@ -469,11 +472,15 @@ fn remove_units(root: &Path) {
         let _ = fs::remove_file(dir.join(format!("{u}.service")));
         let _ = fs::remove_dir_all(dir.join(format!("{u}.service.d")));
     }
-    if let Ok(rd) = fs::read_dir(root.join("var/log")) {
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("Sd") || name.starts_with("Heartbeat") || name.starts_with("Worker") {
-                let _ = fs::remove_file(e.path());
+    // The units' LogsDirectory= (and DynamicUser='s private/ one) under /var/log.
+    for dir in ["var/log", "var/log/private"] {
+        if let Ok(rd) = fs::read_dir(root.join(dir)) {
+            for e in rd.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with("Sd") || name.starts_with("Heartbeat") || name.starts_with("Worker") {
+                    let _ = fs::remove_file(e.path());
+                    let _ = fs::remove_dir_all(e.path());
+                }
             }
         }
     }
@@ -596,7 +603,7 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
     let took = t.elapsed();
     assert_eq!(m.show("sd-passive", "ActiveState"), "active");
     assert_eq!(m.show("sd-passive", "SubState"), "running");
-    let file_log = fs::read_to_string(root.join("var/log/SdPassive.log")).unwrap_or_default();
+    let file_log = fs::read_to_string(root.join("var/log/SdPassive/SdPassive.log")).unwrap_or_default();
     assert!(
         file_log.contains("state built"),
         "`systemctl start` returned before the state was built (READY=1 too early):\n{file_log}"
@@ -788,6 +795,9 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
     );
     let _ = m.run(&["systemctl", "stop", "sd-error"]);
 
+    hardened_unit_as_printed(&m, &root);
+    configuration_error_is_not_restarted(&m);
+
     // --- the watchdog: alive past WatchdogSec while ticking, killed once the tick hangs
     assert!(
         wait_until(Duration::from_secs(30), || m.show("sd-hang", "Result")
@@ -821,20 +831,16 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
     let heartbeat = examples.join("heartbeat");
     let worker = examples.join("worker");
     if !heartbeat.is_file() || !worker.is_file() {
-        println!(
-            "--- examples not built in {} (cargo test --workspace builds them): not run as units",
+        skip_or_fail(&format!(
+            "the examples are not built in {} (`cargo test --workspace` builds them): not run as units",
             examples.display()
-        );
+        ));
         return;
     }
     m.install_exe(&heartbeat, "heartbeat", &[], &[], "");
-    m.install_exe(
-        &worker,
-        "worker",
-        &[],
-        &[("WORKER_SPOOL", "/var/spool/worker")],
-        "",
-    );
+    // The worker's default spool, in the unit's private /tmp (ProtectSystem=strict makes
+    // /var/spool read-only).
+    m.install_exe(&worker, "worker", &[], &[], "");
     m.ok(&["systemctl", "daemon-reload"]);
     m.ok(&["systemctl", "start", "heartbeat", "worker"]);
     assert_eq!(m.show("heartbeat", "ActiveState"), "active");
@@ -847,6 +853,9 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
     assert_eq!(m.show("heartbeat", "Result"), "success");
     assert_eq!(m.show("worker", "Result"), "success");
     let hb = m.wait_journal(&["-u", "heartbeat"], "Graceful Interrupt...");
+    let hb_file = fs::read_to_string(root.join("var/log/Heartbeat/Heartbeat.log"))
+        .expect("the heartbeat logs to its LogsDirectory, /var/log/Heartbeat/");
+    in_order(&hb_file, &["Mode: AGGRESSIVE", "beat 1", "Graceful Interrupt..."]);
     in_order(
         &hb,
         &[
@@ -860,7 +869,7 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
     in_order(
         &wk,
         &[
-            "watching /var/spool/worker",
+            "watching /tmp/worker-spool",
             "reloaded after",
             "stopping after",
             "Graceful Interrupt...",
@@ -891,4 +900,185 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
             "Deactivated",
         ],
     );
+}
+
+/// The unit `sd_daemon --print-systemd-unit` prints, installed as it is (its drop-in sets only
+/// the tick interval):
+/// `systemd-analyze verify` accepts it, it starts hardened (a read-only root, `NoNewPrivileges`,
+/// a private `/tmp`), logs to its `LogsDirectory=` (`/var/log/SdDaemon/`), and stops. Then the
+/// same unit with its commented `DynamicUser=yes` hint turned on: it runs as a user that is not
+/// root and still logs, to `/var/log/private/SdDynamic/`.
+fn hardened_unit_as_printed(m: &Machine, root: &Path) {
+    m.install("sd-hardened", &[], &[("SD_INTERVAL_MS", "200")], "");
+    let unit_path = root.join("etc/systemd/system/sd-hardened.service");
+    let unit = fs::read_to_string(&unit_path).expect("read the unit");
+    println!("--- sd_daemon --print-systemd-unit (installed as sd-hardened, as is):\n{unit}");
+    for line in [
+        "LogsDirectory=SdDaemon",
+        "RestartPreventExitStatus=64 78",
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "PrivateTmp=yes",
+        "#DynamicUser=yes",
+    ] {
+        assert!(unit.lines().any(|l| l == line), "no {line:?} in:\n{unit}");
+    }
+    // The drop-in install() writes adds the tick interval (sd_daemon ticks back to back
+    // without it), nothing else.
+    let drop_in = root.join("etc/systemd/system/sd-hardened.service.d/test.conf");
+    assert_eq!(
+        fs::read_to_string(drop_in).expect("read the drop-in"),
+        "[Service]\nEnvironment=SD_INTERVAL_MS=200\n"
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    let verify = m.run(&[
+        "systemd-analyze",
+        "verify",
+        "/etc/systemd/system/sd-hardened.service",
+    ]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert!(verify.status.success(), "systemd-analyze verify failed:\n{said}");
+    assert!(
+        !said.contains("sd-hardened"),
+        "systemd-analyze verify complained:\n{said}"
+    );
+    println!(
+        "--- systemd-analyze verify sd-hardened.service: passed{}",
+        if said.trim().is_empty() {
+            String::new()
+        } else {
+            format!(" (about other units: {})", said.trim())
+        }
+    );
+
+    m.ok(&["systemctl", "start", "sd-hardened"]);
+    assert_eq!(m.show("sd-hardened", "ActiveState"), "active");
+    for (prop, want) in [
+        ("ProtectSystem", "strict"),
+        ("NoNewPrivileges", "yes"),
+        ("PrivateTmp", "yes"),
+        ("LogsDirectory", "SdDaemon"),
+    ] {
+        assert_eq!(m.show("sd-hardened", prop), want, "{prop}");
+    }
+    let pid = m.show("sd-hardened", "MainPID");
+    // The service sees a read-only root file system, as ProtectSystem=strict promises.
+    let mounts = m.ok(&["cat", &format!("/proc/{pid}/mountinfo")]);
+    let root_mount = mounts
+        .lines()
+        .rev()
+        .find(|l| l.split_whitespace().nth(4) == Some("/"))
+        .unwrap_or_default();
+    let options = root_mount.split_whitespace().nth(5).unwrap_or_default();
+    assert!(
+        options.split(',').any(|o| o == "ro"),
+        "the root is not read-only for the service: {root_mount}"
+    );
+    let log = root.join("var/log/SdDaemon/SdDaemon.log");
+    assert!(
+        wait_until(PATIENCE, || fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains("tick 3 end"))),
+        "no ticks in {}:\n{}",
+        log.display(),
+        m.journal(&["-u", "sd-hardened"])
+    );
+    m.ok(&["systemctl", "stop", "sd-hardened"]);
+    assert_eq!(m.show("sd-hardened", "Result"), "success");
+    let text = fs::read_to_string(&log).expect("read the log");
+    in_order(
+        &text,
+        &[
+            &format!("PID: {pid}"),
+            "Mode: PASSIVE",
+            "tick 1 start",
+            "Received 15 signal.",
+            "Graceful Interrupt...",
+        ],
+    );
+    println!(
+        "--- sd-hardened: root mounted {options} for the service; {} lines in /var/log/SdDaemon/SdDaemon.log, last: {:?}",
+        text.lines().count(),
+        text.lines().last().unwrap_or_default()
+    );
+
+    // The hint, turned on: DynamicUser=yes.
+    m.install(
+        "sd-dynamic",
+        &[("SD_NAME", "SdDynamic")],
+        &[("SD_INTERVAL_MS", "200")],
+        "DynamicUser=yes\n",
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "sd-dynamic"]);
+    assert_eq!(m.show("sd-dynamic", "ActiveState"), "active");
+    let pid = m.show("sd-dynamic", "MainPID");
+    let status = m.ok(&["cat", &format!("/proc/{pid}/status")]);
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|v| v.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        !uid.is_empty() && uid != "0",
+        "DynamicUser=yes runs as uid {uid:?}"
+    );
+    let log = root.join("var/log/private/SdDynamic/SdDynamic.log");
+    assert!(
+        wait_until(PATIENCE, || fs::read_to_string(&log)
+            .is_ok_and(|t| t.contains("tick 2 end"))),
+        "no ticks in {}:\n{}",
+        log.display(),
+        m.journal(&["-u", "sd-dynamic"])
+    );
+    m.ok(&["systemctl", "stop", "sd-dynamic"]);
+    assert_eq!(m.show("sd-dynamic", "Result"), "success");
+    let owner = fs::metadata(&log).map(|md| md.uid()).unwrap_or(0);
+    println!(
+        "--- sd-dynamic (DynamicUser=yes): ran as uid {uid}, log file owned by {owner}: {}",
+        log.display()
+    );
+}
+
+/// A configuration error (exit 78) under the printed unit's `Restart=on-failure`: it is not
+/// restarted (`RestartPreventExitStatus=64 78`), the unit stays failed, and the journal has the
+/// sentence.
+fn configuration_error_is_not_restarted(m: &Machine) {
+    // A log_path that is a file: "is not a directory", exit 78, on every start.
+    m.install(
+        "sd-config",
+        &[("SD_NAME", "SdConfig")],
+        &[("SD_LOG_DIR", "/etc/os-release")],
+        "",
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    let start = m.run(&["systemctl", "start", "sd-config"]);
+    assert!(
+        !start.status.success(),
+        "sd-config started with a file as its log_path"
+    );
+    assert!(
+        wait_until(PATIENCE, || m.show("sd-config", "ActiveState") == "failed"),
+        "sd-config is {}:\n{}",
+        m.show("sd-config", "ActiveState"),
+        m.journal(&["-u", "sd-config"])
+    );
+    // Restart=on-failure would restart it after RestartSec=100ms; wait well past that.
+    std::thread::sleep(Duration::from_secs(2));
+    let journal = m.journal(&["-u", "sd-config"]);
+    assert_eq!(m.show("sd-config", "ExecMainStatus"), "78", "{journal}");
+    assert_eq!(m.show("sd-config", "NRestarts"), "0", "restarted:\n{journal}");
+    assert_eq!(m.show("sd-config", "ActiveState"), "failed", "{journal}");
+    assert!(!journal.contains("Scheduled restart job"), "{journal}");
+    assert!(journal.contains("is not a directory"), "{journal}");
+    Machine::quote(
+        "journalctl -u sd-config (exit 78, not restarted)",
+        &journal,
+        &["is not a directory", "Main process exited", "Failed with result"],
+    );
+    let _ = m.run(&["systemctl", "reset-failed", "sd-config"]);
 }

@@ -77,27 +77,59 @@ const PROBATION_SECS: i64 = 1;
 /// At most this much of a deleted file is copied into the new one.
 const RECOVER_MAX: u64 = 8 * 1024 * 1024;
 
-/// Pick the log directory by the location chain, creating it when missing.
+/// Where the location chain put the log directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Origin {
+    /// The `log_path` setting.
+    LogPath,
+    /// `$LOGS_DIRECTORY` (systemd's `LogsDirectory=`).
+    LogsDirectory,
+    /// `/var/log`, writable.
+    VarLog,
+    /// `$XDG_STATE_HOME/<name>/` or `~/.local/state/<name>/`.
+    State,
+}
+
+impl Origin {
+    /// The words after the path in a message: `" (from $LOGS_DIRECTORY)"`, or nothing.
+    fn suffix(self) -> &'static str {
+        match self {
+            Origin::LogsDirectory => " (from $LOGS_DIRECTORY)",
+            _ => "",
+        }
+    }
+
+    /// Why this directory, for `--help`.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Origin::LogPath => "the log_path setting",
+            Origin::LogsDirectory => "$LOGS_DIRECTORY, systemd's LogsDirectory=",
+            Origin::VarLog => "/var/log is writable",
+            Origin::State => "/var/log is not writable: $XDG_STATE_HOME or ~/.local/state",
+        }
+    }
+}
+
+/// The log directory the location chain picks in this environment, and why, creating nothing.
 ///
 /// # Errors
 ///
-/// [`Error::Path`] for `log_path` when the chosen directory cannot be created or is not one.
-pub(crate) fn locate(cfg: &Config) -> Result<PathBuf, Error> {
+/// [`Error::Path`] for `log_path` when `/var/log` is not writable and neither `$XDG_STATE_HOME`
+/// nor `$HOME` is set.
+pub(crate) fn choose(cfg: &Config) -> Result<(PathBuf, Origin), Error> {
     if let Some(dir) = &cfg.log_path {
-        make_dir(dir, "")?;
-        return Ok(dir.clone());
+        return Ok((dir.clone(), Origin::LogPath));
     }
     if let Some(dirs) = std::env::var_os("LOGS_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd passes a colon-separated list when the unit names several directories.
         let first = dirs.to_string_lossy().split(':').next().map(PathBuf::from);
         if let Some(dir) = first.filter(|d| d.is_absolute()) {
-            make_dir(&dir, " (from $LOGS_DIRECTORY)")?;
-            return Ok(dir);
+            return Ok((dir, Origin::LogsDirectory));
         }
     }
     let var_log = Path::new("/var/log");
     if writable_dir(var_log) {
-        return Ok(var_log.to_path_buf());
+        return Ok((var_log.to_path_buf(), Origin::VarLog));
     }
     let state = std::env::var_os("XDG_STATE_HOME")
         .map(PathBuf::from)
@@ -109,11 +141,7 @@ pub(crate) fn locate(cfg: &Config) -> Result<PathBuf, Error> {
                 .map(|h| h.join(".local/state"))
         });
     match state {
-        Some(state) => {
-            let dir = state.join(&cfg.name);
-            make_dir(&dir, "")?;
-            Ok(dir)
-        }
+        Some(state) => Ok((state.join(&cfg.name), Origin::State)),
         None => Err(Error::path(
             "log_path",
             "/var/log",
@@ -121,6 +149,19 @@ pub(crate) fn locate(cfg: &Config) -> Result<PathBuf, Error> {
             None,
         )),
     }
+}
+
+/// Pick the log directory by the location chain ([`choose`]), creating it when missing.
+///
+/// # Errors
+///
+/// [`Error::Path`] for `log_path` when the chosen directory cannot be created or is not one.
+pub(crate) fn locate(cfg: &Config) -> Result<PathBuf, Error> {
+    let (dir, origin) = choose(cfg)?;
+    if origin != Origin::VarLog {
+        make_dir(&dir, origin.suffix())?;
+    }
+    Ok(dir)
 }
 
 fn writable_dir(dir: &Path) -> bool {

@@ -44,6 +44,7 @@ use log::{Level, Log, Metadata, Record};
 use crate::config::Config;
 use crate::error::Error;
 
+pub(crate) use file::choose as log_dir;
 use format::{Clock, Fields, Now, Template};
 
 /// How often buffered mode writes out.
