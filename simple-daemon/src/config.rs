@@ -40,7 +40,8 @@ pub enum Mode {
     /// The process ends at once, from the signal thread, without waiting for the user's code:
     /// `Received <n> signal.` and `Graceful Interrupt...` are logged, every sink is flushed (a
     /// sink blocked by the tick is waited for a bounded time), systemd is told `STOPPING=1`, and
-    /// the process exits 0 with `_exit(2)`.
+    /// the process ends with exit status 0 through the `_exit` system call (so no destructor and
+    /// no `atexit` handler runs).
     ///
     /// No user code runs on an aggressive stop: neither `on_stop` nor any `Drop` of the state.
     Aggressive,
@@ -156,7 +157,9 @@ impl SimpleDaemon {
         self
     }
 
-    /// The log threshold (the seed's `log_lvl`); default [`LevelFilter::Debug`].
+    /// The log threshold (the seed's `log_lvl`); default
+    /// [`LevelFilter::Debug`](https://docs.rs/log/0.4/log/enum.LevelFilter.html#variant.Debug):
+    /// every level but `Trace`.
     pub fn level(mut self, level: LevelFilter) -> Self {
         self.level = level;
         self

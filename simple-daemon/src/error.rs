@@ -52,7 +52,7 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
-        /// The operating system's error, when there is one.
+        /// The operating system's error ([`std::io::Error`]), when there is one.
         source: Option<io::Error>,
     },
     /// The signal handlers could not be installed.
