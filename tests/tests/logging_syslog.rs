@@ -298,3 +298,165 @@ fn a_missing_syslog_socket_at_start_exits_78_naming_it() {
     assert!(err.contains(&want), "stderr {err:?} lacks {want:?}");
     assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err:?}");
 }
+
+/// A syslog peer: a datagram socket bound at `dir/peer.sock` that reads only when asked.
+fn peer(dir: &Path) -> (std::os::unix::net::UnixDatagram, PathBuf) {
+    let path = dir.join("peer.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&path).expect("bind the peer");
+    sock.set_nonblocking(true).expect("nonblocking");
+    (sock, path)
+}
+
+/// Every datagram queued at the peer now.
+fn drain(sock: &std::os::unix::net::UnixDatagram) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 512 * 1024];
+    while let Ok(n) = sock.recv(&mut buf) {
+        out.push(buf[..n].to_vec());
+    }
+    out
+}
+
+/// The tick numbers of `tick <n>` lines in `text`.
+fn tick_numbers(text: &str) -> Vec<u64> {
+    text.lines()
+        .filter_map(|l| l.split(" - INFO - tick ").nth(1)?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn a_syslog_peer_that_stops_reading_costs_one_warning_and_never_blocks_the_ticks() {
+    let dir = TempDir::new("syslog-full");
+    let (sock, path) = peer(dir.path());
+    let log = dir.path().join("logd.log");
+    let mut child = simple_daemon_tests::Reap(daemon(dir.path(), &path));
+    // The peer never reads: its queue fills after a few datagrams; the ticks must go on.
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("is full")),
+        "no warning; the ticks stopped at {:?}:\n{}",
+        tick_numbers(&read(&log)).last(),
+        read(&log)
+    );
+    let warned_at = tick_numbers(&read(&log)).last().copied().unwrap_or(0);
+    assert!(
+        wait_until(PATIENCE, || tick_numbers(&read(&log))
+            .last()
+            .is_some_and(|&t| t > warned_at + 25)),
+        "the ticks stopped after the warning"
+    );
+    // The peer reads once: sending resumes, with one line counting what was dropped.
+    let first = drain(&sock);
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("takes datagrams again")),
+        "no recovery line:\n{}",
+        read(&log)
+    );
+    let dropped: u64 = read(&log)
+        .lines()
+        .find_map(|l| {
+            l.split("takes datagrams again; ")
+                .nth(1)?
+                .split(' ')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("the count of dropped datagrams");
+    // It stops reading again (a second episode), then a passive stop ends the daemon at once.
+    assert!(wait_until(PATIENCE, || read(&log).matches("is full").count() >= 2));
+    let asked = std::time::Instant::now();
+    kill(child.0.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child.0, PATIENCE);
+    let took = asked.elapsed();
+    assert_eq!(st.code(), Some(0));
+    assert!(took < std::time::Duration::from_secs(2), "the stop took {took:?}");
+    let text = read(&log);
+    assert!(text.contains("Graceful Interrupt..."), "{text}");
+    assert_eq!(
+        text.matches(" - WARN - syslog socket").count(),
+        2 + usize::from(text.contains("still full at exit"))
+    );
+    let ticks = tick_numbers(&text);
+    let last = ticks.last().copied().unwrap_or(0);
+    assert_eq!(
+        ticks,
+        (1..=last).collect::<Vec<_>>(),
+        "a tick line missing in the file"
+    );
+    let got = first.len() + drain(&sock).len();
+    assert!(dropped > 0);
+    eprintln!("peer full: {last} ticks in the file, stop took {took:?}, {dropped} datagrams dropped in the first episode, {got} received");
+    fault_common::record(
+        "syslog peer stops reading (its queue full), reads once, stops again; passive SIGTERM",
+        2,
+        last,
+        ticks.len() as u64,
+        &format!(
+            "1 warning per episode, ticks went on, {dropped} datagrams dropped in the first episode (counted in the recovery line), stop took {} ms; every tick line in the file",
+            took.as_millis()
+        ),
+    );
+}
+
+#[test]
+fn a_long_record_is_one_datagram_of_at_most_8000_bytes_cut_on_a_character_with_a_marker() {
+    let dir = TempDir::new("syslog-cut");
+    let (sock, path) = peer(dir.path());
+    let spec = dir.path().join("records");
+    // 100 KB and 300 KB went whole and cut without a marker before; `€` is 3 bytes, and the
+    // `a` prefixes put the cut at each place inside one.
+    std::fs::write(&spec, "5000 100000 300000 300000::€ 300000:a:€ 300000:aa:€ 7900").expect("records");
+    let tick = format!("records:{}", spec.display());
+    let mut child = simple_daemon_tests::Reap(
+        fault_common::fault_daemon(dir.path())
+            .env("FD_SYSLOG", &path)
+            .env("FD_TICK", &tick)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn fault_daemon"),
+    );
+    let mut got = Vec::new();
+    assert!(
+        wait_until(PATIENCE, || {
+            got.extend(drain(&sock));
+            got.iter().any(|d| d.ends_with(b"records done"))
+        }),
+        "no `records done` datagram"
+    );
+    kill(child.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
+    let recs: Vec<String> = got
+        .iter()
+        .filter(|d| d.windows(7).any(|w| w == b"]: rec "))
+        .map(|d| {
+            assert!(d.len() <= 8000, "a datagram of {} bytes", d.len());
+            String::from_utf8(d.clone()).expect("a cut inside a character")
+        })
+        .collect();
+    assert_eq!(recs.len(), 7, "one datagram per record");
+    let marker = "...[truncated]";
+    for (i, r) in recs.iter().enumerate() {
+        let msg = r.split("]: ").nth(1).expect("message");
+        assert!(msg.starts_with(&format!("rec {i} ")), "{msg:.40}");
+        if [0, 6].contains(&i) {
+            assert!(!r.ends_with(marker), "record {i} fits and was cut");
+            assert!(msg.len() > 5000 && r.len() <= 8000, "record {i}: {}", r.len());
+        } else {
+            assert!(
+                r.ends_with(marker),
+                "record {i} without the marker: ...{}",
+                &r[r.len() - 20..]
+            );
+            // Cut as late as a character allows.
+            assert!(r.len() > 8000 - 3, "record {i} cut to {}", r.len());
+        }
+    }
+    // The whole record is in the file.
+    let file = read(&dir.path().join(format!("{}.log", fault_common::NAME)));
+    assert!(
+        file.lines().any(|l| l.len() > 300_000),
+        "the file lost the long record"
+    );
+}

@@ -353,6 +353,32 @@ impl Logger {
                     To::All,
                 );
             }
+            Some(syslog::Event::Full) => {
+                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
+                self.emit(
+                    Level::Warn,
+                    OWN_TARGET,
+                    format_args!(
+                        "syslog socket {:?} is full (its reader is not reading): datagrams are dropped, not waited for, until it takes them again; the other sinks get every line",
+                        path.unwrap_or_default()
+                    ),
+                    deadline,
+                    To::AllButSyslog,
+                );
+            }
+            Some(syslog::Event::Drained(n)) => {
+                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
+                self.emit(
+                    Level::Info,
+                    OWN_TARGET,
+                    format_args!(
+                        "syslog socket {:?} takes datagrams again; {n} datagrams were dropped while it was full",
+                        path.unwrap_or_default()
+                    ),
+                    deadline,
+                    To::All,
+                );
+            }
             None => {}
         }
     }
@@ -379,6 +405,22 @@ impl Logger {
     }
 
     fn flush_sinks(&self, deadline: Option<Instant>, last: bool) {
+        if let (true, Some(sys)) = (last, &self.syslog) {
+            // The last word on an episode of drops that is still going on.
+            let n = sys.take_dropped(deadline);
+            if n > 0 {
+                self.emit(
+                    Level::Warn,
+                    OWN_TARGET,
+                    format_args!(
+                        "syslog socket {:?} was still full at exit; {n} datagrams were dropped",
+                        sys.path().display().to_string()
+                    ),
+                    deadline,
+                    To::AllButSyslog,
+                );
+            }
+        }
         self.file.flush(deadline, last);
         if let Some(out) = &self.stdout {
             out.flush(deadline, last);

@@ -10,6 +10,19 @@
 //!   into one warning on the other sinks), records meanwhile go to the other sinks only, a
 //!   reconnect is tried at most once a second, and [`Event::Back`] is returned when sending works
 //!   again;
+//! - a datagram is at most [`MAX_DATAGRAM`] bytes (8000): a longer record is cut on a UTF-8
+//!   character boundary and ends with the marker `...[truncated]`, whatever its size (rsyslog's
+//!   default `maxMessageSize` of 8 KiB keeps the first 8094 bytes of a datagram and drops the rest
+//!   without a word; journald takes more; the kernel refuses about 200 KiB);
+//! - no send waits long for a peer that stopped reading (its queue full): the normal path
+//!   blocks at most [`SEND_WAIT`] (`SO_SNDTIMEO`, so the kernel wakes it as soon as there is
+//!   room, with no polling), and after one such timeout every datagram is tried once without
+//!   waiting (`MSG_DONTWAIT`) and dropped when the queue is still full. The first drop is
+//!   [`Event::Full`] (one warning on the other sinks), the first send that works again is
+//!   [`Event::Drained`] with the number dropped (one line); the ticks never wait on syslog for
+//!   more than [`SEND_WAIT`] per episode. `SO_SNDTIMEO` rather than a non-blocking socket with a
+//!   retry loop: one system call per datagram, woken by the kernel, and the bound holds for
+//!   every send on the socket;
 //! - the bounded path sends with `MSG_DONTWAIT` and retries a full socket until its deadline
 //!   only, so a stuck syslog daemon cannot hold up a stop.
 //!
@@ -36,8 +49,12 @@ use super::lock_until;
 const FACILITY_DAEMON: u8 = 3 << 3;
 /// How often a lost socket is tried again.
 const RETRY: Duration = Duration::from_secs(1);
-/// What is sent of a message too large for one datagram.
-const TRUNCATE_TO: usize = 8 * 1024;
+/// The longest datagram sent, in bytes: a longer record is cut to this, marker included.
+pub(crate) const MAX_DATAGRAM: usize = 8000;
+/// What ends a cut datagram.
+pub(crate) const TRUNCATED: &[u8] = b"...[truncated]";
+/// The longest a send waits for room in a full socket (outside an episode of drops).
+pub(crate) const SEND_WAIT: Duration = Duration::from_millis(250);
 
 /// The RFC 3164 severity of a level.
 pub(crate) fn severity(level: Level) -> u8 {
@@ -56,6 +73,10 @@ pub(crate) enum Event {
     Lost(io::Error),
     /// Sending works again.
     Back,
+    /// The socket is full (its reader stopped reading): datagrams are dropped from now on.
+    Full,
+    /// The socket takes datagrams again; this many were dropped meanwhile.
+    Drained(u64),
 }
 
 /// The syslog sink.
@@ -69,10 +90,15 @@ struct State {
     sock: Option<UnixDatagram>,
     lost: bool,
     retry_at: Instant,
+    /// In an episode of drops (the socket was full): datagrams are not waited for.
+    full: bool,
+    /// Datagrams dropped in this episode.
+    dropped: u64,
 }
 
 fn connect(path: &Path) -> io::Result<UnixDatagram> {
     let s = UnixDatagram::unbound()?;
+    s.set_write_timeout(Some(SEND_WAIT))?;
     s.connect(path)?;
     Ok(s)
 }
@@ -92,6 +118,8 @@ impl SyslogSink {
                 sock: Some(sock),
                 lost: false,
                 retry_at: Instant::now(),
+                full: false,
+                dropped: 0,
             }),
         })
     }
@@ -121,6 +149,12 @@ impl SyslogSink {
         out.push(b' ');
         out.extend_from_slice(self.tag.as_bytes());
         out.extend_from_slice(message);
+        truncate(out);
+    }
+
+    /// Datagrams dropped in the episode still going on (for the exit's last word), taken.
+    pub(crate) fn take_dropped(&self, deadline: Option<Instant>) -> u64 {
+        lock_until(&self.state, deadline).map_or(0, |mut st| std::mem::take(&mut st.dropped))
     }
 
     /// Send one datagram. With a `deadline`, never block past it.
@@ -138,15 +172,25 @@ impl SyslogSink {
                 }
             }
         }
-        let first = st.sock.as_ref().map(|s| send_on(s, dgram, deadline));
+        let wait = match deadline {
+            _ if st.full => Wait::No,
+            Some(d) => Wait::Until(d),
+            None => Wait::Kernel,
+        };
+        let first = st.sock.as_ref().map(|s| send_on(s, dgram, wait));
         let result = match first {
-            Some(Err(e)) if e.kind() == io::ErrorKind::TimedOut => return None,
+            Some(Err(e)) if e.kind() == io::ErrorKind::WouldBlock => {
+                // Full: the reader is not reading. Dropped, counted, and not waited for again
+                // until a send works.
+                st.dropped += 1;
+                return (!std::mem::replace(&mut st.full, true)).then_some(Event::Full);
+            }
             Some(Err(_)) => {
                 // The daemon may have restarted with a new socket at the same path: reconnect
                 // once at once, then every RETRY.
                 st.sock = None;
                 connect(&self.path).and_then(|s| {
-                    let r = send_on(&s, dgram, deadline);
+                    let r = send_on(&s, dgram, wait);
                     st.sock = Some(s);
                     r
                 })
@@ -155,11 +199,20 @@ impl SyslogSink {
             None => return None,
         };
         match result {
+            Ok(()) if st.full => {
+                st.full = false;
+                let n = std::mem::take(&mut st.dropped);
+                Some(Event::Drained(n))
+            }
             Ok(()) if st.lost => {
                 st.lost = false;
                 Some(Event::Back)
             }
             Ok(()) => None,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                st.dropped += 1;
+                (!std::mem::replace(&mut st.full, true)).then_some(Event::Full)
+            }
             Err(e) => {
                 st.sock = None;
                 st.retry_at = Instant::now() + RETRY;
@@ -174,14 +227,37 @@ impl SyslogSink {
     }
 }
 
-/// One `send(2)`; a message too large for a datagram is cut to [`TRUNCATE_TO`] bytes; with a
-/// `deadline`, a full socket is retried until then (`TimedOut` after).
-fn send_on(s: &UnixDatagram, dgram: &[u8], deadline: Option<Instant>) -> io::Result<()> {
-    let mut dgram = dgram;
-    let flags = if deadline.is_some() {
-        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL
-    } else {
-        libc::MSG_NOSIGNAL
+/// Cut a datagram longer than [`MAX_DATAGRAM`] on a UTF-8 character boundary and end it with
+/// [`TRUNCATED`].
+fn truncate(out: &mut Vec<u8>) {
+    if out.len() <= MAX_DATAGRAM {
+        return;
+    }
+    let mut end = MAX_DATAGRAM - TRUNCATED.len();
+    while end > 0 && (out[end] & 0xC0) == 0x80 {
+        end -= 1; // `out[end]` continues a character: cut before the character
+    }
+    out.truncate(end);
+    out.extend_from_slice(TRUNCATED);
+}
+
+/// How long a send may wait for room in a full socket.
+#[derive(Clone, Copy)]
+enum Wait {
+    /// Until the socket's `SO_SNDTIMEO` ([`SEND_WAIT`]).
+    Kernel,
+    /// Until this deadline, retrying without blocking (the bounded path).
+    Until(Instant),
+    /// Not at all (in an episode of drops).
+    No,
+}
+
+/// One `send(2)`. A full socket is `WouldBlock`: at once with [`Wait::No`], after
+/// `SO_SNDTIMEO` with [`Wait::Kernel`], at the deadline with [`Wait::Until`].
+fn send_on(s: &UnixDatagram, dgram: &[u8], wait: Wait) -> io::Result<()> {
+    let flags = match wait {
+        Wait::Kernel => libc::MSG_NOSIGNAL,
+        Wait::Until(_) | Wait::No => libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
     };
     loop {
         // SAFETY: the pointer and length describe the live slice `dgram`.
@@ -190,28 +266,43 @@ fn send_on(s: &UnixDatagram, dgram: &[u8], deadline: Option<Instant>) -> io::Res
             return Ok(());
         }
         let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => {}
-            Some(libc::EMSGSIZE) if dgram.len() > TRUNCATE_TO => {
-                let mut end = TRUNCATE_TO;
-                while end > 0 && (dgram[end] & 0xC0) == 0x80 {
-                    end -= 1; // do not cut a UTF-8 sequence
-                }
-                dgram = &dgram[..end];
+        match (e.raw_os_error(), wait) {
+            (Some(libc::EINTR), _) => {}
+            (Some(libc::EAGAIN | libc::ENOBUFS), Wait::Until(d)) if Instant::now() < d => {
+                std::thread::sleep(Duration::from_micros(500));
             }
-            Some(libc::EAGAIN | libc::ENOBUFS) => match deadline {
-                Some(d) if Instant::now() < d => std::thread::sleep(Duration::from_micros(500)),
-                Some(_) => return Err(io::ErrorKind::TimedOut.into()),
-                None => return Err(e),
-            },
+            (Some(libc::EAGAIN | libc::ENOBUFS), _) => return Err(io::ErrorKind::WouldBlock.into()),
             _ => return Err(e),
         }
     }
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_datagram_is_cut_on_a_character_with_the_marker() {
+        for prefix in ["", "a", "aa"] {
+            let mut d = prefix.as_bytes().to_vec();
+            while d.len() < 3 * MAX_DATAGRAM {
+                d.extend_from_slice("€".as_bytes());
+            }
+            truncate(&mut d);
+            assert!(
+                d.len() <= MAX_DATAGRAM && d.len() > MAX_DATAGRAM - 3,
+                "{}",
+                d.len()
+            );
+            assert!(d.ends_with(TRUNCATED));
+            assert!(std::str::from_utf8(&d).is_ok(), "cut inside a character");
+        }
+        let mut short = b"<30>x".to_vec();
+        truncate(&mut short);
+        assert_eq!(short, b"<30>x");
+        let mut exact = vec![b'x'; MAX_DATAGRAM];
+        truncate(&mut exact);
+        assert_eq!(exact.len(), MAX_DATAGRAM, "a datagram at the limit is whole");
+    }
 
     #[test]
     fn datagram_is_local_rfc3164_without_hostname() {

@@ -17,7 +17,7 @@
 //! | `FD_NEW_WAIT` | `new()` waits until this file exists (same lines) | unset |
 //! | `FD_RELOAD_MS` | `on_reload` sleeps this long between `on_reload ran` and `on_reload done` | 0 |
 //! | `FD_RELOAD_PANIC` | set: `on_reload` panics | unset |
-//! | `FD_TICK` | `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs one record per length in the file, then idles) | `quick` |
+//! | `FD_TICK` | `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
 //! | `FD_FLOOD` | `<threads>:<max lines>`: threads started by `new()` that log `flood t=<t> n=<n> <pad>` flat out | unset |
 //! | `FD_OTHER_LOGGER` | set: install a `log` logger of its own before the daemon starts (as `env_logger::init()` would) | unset |
 //! | `FD_RAISE_AFTER` | set: when the run ends with 78 (a failed start), `raise(SIGTERM)`, then log-free `exit(3)` if still alive 2 s later | unset |
@@ -135,6 +135,23 @@ fn start_flood(spec: &str) -> Flood {
     }
 }
 
+/// The body of a `records` line: `<len>` is `len` times `r`; `<len>:<prefix>:<char>` is
+/// `prefix` then `char` repeated up to `len` bytes (for cuts inside multi-byte characters).
+fn record_body(spec: &str) -> String {
+    let mut parts = spec.splitn(3, ':');
+    let len: usize = parts.next().and_then(|l| l.parse().ok()).unwrap_or(0);
+    match (parts.next(), parts.next().and_then(|c| c.chars().next())) {
+        (Some(prefix), Some(c)) => {
+            let mut body = prefix.to_owned();
+            while body.len() + c.len_utf8() <= len {
+                body.push(c);
+            }
+            body
+        }
+        _ => "r".repeat(len),
+    }
+}
+
 struct Worker {
     n: u64,
     tick: String,
@@ -151,9 +168,8 @@ impl Daemon for Worker {
         if what == "records" {
             if n == 1 {
                 let lens = std::fs::read_to_string(arg).unwrap_or_default();
-                for (i, len) in lens.split_whitespace().enumerate() {
-                    let len: usize = len.parse().unwrap_or(0);
-                    info!("rec {i} {}", "r".repeat(len));
+                for (i, spec) in lens.split_whitespace().enumerate() {
+                    info!("rec {i} {}", record_body(spec));
                 }
                 info!("records done");
             }
