@@ -41,7 +41,9 @@ pub enum Mode {
     /// `Received <n> signal.` and `Graceful Interrupt...` are logged, every sink is flushed (a
     /// sink blocked by the tick is waited for a bounded time), systemd is told `STOPPING=1`, and
     /// the process ends with exit status 0 through the `_exit` system call (so no destructor and
-    /// no `atexit` handler runs).
+    /// no `atexit` handler runs), within 650 ms even when a log write is blocked in the kernel (a
+    /// write to a frozen file system, `fsfreeze`, holds the process until the thaw: nothing in
+    /// user space can end that wait).
     ///
     /// No user code runs on an aggressive stop: neither `on_stop` nor any `Drop` of the state.
     Aggressive,

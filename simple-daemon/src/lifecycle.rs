@@ -12,7 +12,9 @@
 //!   exits the process within [`FLUSH_WAIT`] (plus one notification's send timeout) even when
 //!   the tick is stuck inside a sink;
 //! - exactly one thread owns the end of the process; the end of a passive stop is bounded the
-//!   same way.
+//!   same way;
+//! - the end does not depend on any sink: once it has begun, a [`deadline`] thread ends the
+//!   process [`END_WAIT`] after the stop was decided even when a sink blocks in the kernel.
 
 use std::fmt;
 use std::panic;
@@ -27,11 +29,19 @@ use crate::config::{Config, Mode};
 use crate::context::{Shared, RELOAD, STOP};
 use crate::error::{Error, Exit};
 use crate::logging;
-use crate::notify::{Notifier, EXTEND_STEP};
+use crate::notify::{Notifier, EXTEND_STEP, SEND_TIMEOUT};
 use crate::signals::{self, Event};
+
+mod deadline;
 
 /// The longest the end of the process waits for a log sink another thread holds, per stop.
 pub(crate) const FLUSH_WAIT: Duration = Duration::from_millis(500);
+
+/// How long after the stop was decided the [`deadline`] thread ends the process if the end is
+/// not over: the sinks' [`FLUSH_WAIT`], one notification's [`SEND_TIMEOUT`], and a margin.
+pub(crate) const END_WAIT: Duration = FLUSH_WAIT
+    .saturating_add(SEND_TIMEOUT)
+    .saturating_add(Duration::from_millis(50));
 
 /// The program's name as invoked (argv\[0\]'s file name), for messages.
 pub(crate) fn program() -> String {
@@ -58,6 +68,7 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 /// the default actions, so a failed start leaves the process as SIGINT/SIGTERM found it.
 pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Error> {
     logging::install(config)?;
+    deadline::start()?;
     let signals = signals::install()?;
     log::info!("PID: {}", std::process::id());
     let (notify, warnings) = Notifier::from_env();
@@ -158,9 +169,9 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
     // exit the process, and lines this thread had not yet written would be lost (a busy sink
     // can delay them by up to FLUSH_WAIT).
     if shared.events() & STOP != 0 {
-        log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
         stop_at_once(
             shared,
+            Some(signo),
             Some(format_args!(
                 "Second stop signal ({signo}): stopping at once, without waiting for the tick in progress"
             )),
@@ -170,10 +181,9 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
     }
     match shared.mode {
         Mode::Aggressive => {
-            log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
             // Claims the end of the process before the tick loop can see a stop, so `on_stop`
             // never runs on an aggressive stop.
-            stop_at_once(shared, None, deadline);
+            stop_at_once(shared, Some(signo), None, deadline);
             shared.raise(STOP);
         }
         Mode::Passive => {
@@ -213,6 +223,7 @@ fn stop_watch(shared: &Shared, timeout: Duration) {
         if left.is_zero() {
             stop_at_once(
                 shared,
+                None,
                 Some(format_args!(
                     "stop_timeout of {timeout:?} elapsed: stopping at once, without waiting for the tick in progress"
                 )),
@@ -225,14 +236,20 @@ fn stop_watch(shared: &Shared, timeout: Duration) {
     }
 }
 
-/// End the process now, from this thread: log `Graceful Interrupt...` (after `warn`, the reason
+/// End the process now, from this thread: arm the [`deadline`] thread, log
+/// `Received <signo> signal.` (for a signal) and `Graceful Interrupt...` (after `warn`, the reason
 /// for an escalation), tell systemd `STOPPING=1`, flush every sink, and `_exit(0)`. No sink is
-/// waited for past `deadline`: the caller's, shared with the lines it logged before, so the
-/// whole stop waits [`FLUSH_WAIT`] at most for the sinks (plus one notification's send timeout).
+/// waited for past `deadline` (a lock another thread holds), so the whole stop waits
+/// [`FLUSH_WAIT`] at most for the sinks (plus one notification's send timeout); a sink blocked in
+/// the kernel is cut short by the deadline thread at `deadline` plus the rest of [`END_WAIT`].
 /// Returns only if another thread already owns the end of the process.
-fn stop_at_once(shared: &Shared, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
+fn stop_at_once(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
     if !shared.claim_exit() {
         return;
+    }
+    deadline::arm(deadline + (END_WAIT - FLUSH_WAIT), 0);
+    if let Some(signo) = signo {
+        log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
     }
     if let Some(w) = warn {
         log_bounded(Level::Warn, w, deadline);
@@ -254,13 +271,18 @@ fn stop_at_once(shared: &Shared, warn: Option<fmt::Arguments<'_>>, deadline: Ins
 ///
 /// Once the end is claimed nothing can escalate it any more, so no sink may hold it up longer
 /// than an aggressive stop would wait: a sink blocked past [`FLUSH_WAIT`] (a stdout pipe nobody
-/// reads, a stalled syslog socket) misses these last lines; the others get them.
+/// reads, a stalled syslog socket) misses these last lines; the others get them; and a sink
+/// blocked in the kernel is cut short by the [`deadline`] thread, which exits with `exit`'s
+/// status [`END_WAIT`] after the end began. When the end is over the deadline is disarmed (the
+/// program may go on after a guard) and armed again, with the same status, at `exit(3)`.
 pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     if !shared.claim_exit() {
         loop {
             thread::park();
         }
     }
+    let status = i32::from(exit.code());
+    deadline::arm(Instant::now() + END_WAIT, status);
     let deadline = Instant::now() + FLUSH_WAIT;
     let logger = logging::global();
     if let (Some(l), Exit::Stopped) = (logger, exit) {
@@ -271,5 +293,6 @@ pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
         l.flush_bounded(deadline);
     }
     shared.mark_done();
+    deadline::disarm(status);
     exit
 }

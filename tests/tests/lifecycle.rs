@@ -7,7 +7,9 @@
 
 mod fault_common;
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use fault_common::{count, fault_daemon, parse_line, record, spawn, tail, NAME};
 use simple_daemon_tests::{read, wait_until, TempDir, PATIENCE};
@@ -131,4 +133,118 @@ fn a_failed_start_leaves_nothing_on_disk_and_sigterm_its_default_action() {
         0,
         &format!("{killed} of 2 killed by SIGTERM's default action; no log file created"),
     );
+}
+
+/// A pipe for the daemon's stderr that nobody reads, filled to the last byte once the daemon
+/// runs: the daemon's next write to stderr blocks in the kernel (a wait a kill ends).
+struct FullPipe {
+    read: OwnedFd,
+    write: OwnedFd,
+}
+
+impl FullPipe {
+    fn new() -> FullPipe {
+        let mut fds = [-1; 2];
+        // SAFETY: `fds` is a valid out-array of two descriptors.
+        let rc = unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) };
+        assert_eq!(rc, 0, "pipe2: {}", std::io::Error::last_os_error());
+        // SAFETY: pipe2 returned two fresh descriptors that nothing else owns.
+        let (read, write) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+        FullPipe { read, write }
+    }
+
+    /// Fill the pipe: one blocking write of exactly its capacity, into an empty pipe.
+    fn fill(&self) {
+        // SAFETY: fcntl(2) on a descriptor we own.
+        let cap = unsafe { libc::fcntl(self.write.as_raw_fd(), libc::F_GETPIPE_SZ) };
+        let mut avail: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int.
+        unsafe { libc::ioctl(self.read.as_raw_fd(), libc::FIONREAD, &mut avail) };
+        assert!(
+            cap > 0 && avail == 0,
+            "pipe capacity {cap}, {avail} bytes already in it"
+        );
+        let bytes = vec![b'x'; usize::try_from(cap).unwrap_or(0)];
+        // SAFETY: `bytes` is valid for its length.
+        let n = unsafe { libc::write(self.write.as_raw_fd(), bytes.as_ptr().cast(), bytes.len()) };
+        assert_eq!(n, cap as isize, "fill the pipe");
+    }
+}
+
+/// Issue 10 #4: an aggressive stop whose log write blocks in the kernel, in a way a kill ends.
+/// The log file stops taking writes (`RLIMIT_FSIZE` lowered to its size: `EFBIG`, as a full disk
+/// would), there is no other sink, so the file's one warning goes to stderr, a pipe nobody reads
+/// and full: the signal thread's write there blocks. The end of the process must not wait for
+/// it.
+#[test]
+fn an_aggressive_stop_ends_on_time_when_a_sink_blocks_in_the_kernel() {
+    use std::os::unix::process::CommandExt;
+    const PATIENT: Duration = Duration::from_secs(5);
+    let pipe = FullPipe::new();
+    let dir = TempDir::new("blocked-sink");
+    let log = dir.path().join(format!("{NAME}.log"));
+    let mut cmd = fault_daemon(dir.path());
+    cmd.envs([("FD_MODE", "aggressive"), ("FD_TICK", "idle")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(pipe.write.try_clone().expect("dup the pipe")));
+    // SAFETY: the closure only calls signal(2), which is async-signal-safe. A write past
+    // RLIMIT_FSIZE then fails with EFBIG instead of killing the process with SIGXFSZ.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = simple_daemon_tests::Reap(cmd.spawn().expect("spawn fault_daemon"));
+    let pid = child.0.id();
+    assert!(
+        simple_daemon_tests::wait_for_line(&log, "tick 1 start", PATIENCE),
+        "{}",
+        tail(&read(&log))
+    );
+    let size = std::fs::metadata(&log).expect("log file").len();
+    let limit = libc::rlimit {
+        rlim_cur: size,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit(2) with a valid new limit and no old-limit pointer.
+    let rc = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(rc, 0, "prlimit: {}", std::io::Error::last_os_error());
+    pipe.fill();
+    let sent = Instant::now();
+    simple_daemon_tests::kill(pid, libc::SIGTERM);
+    let exited = wait_until(PATIENT, || child.0.try_wait().ok().flatten().is_some());
+    let took = sent.elapsed();
+    // Release the daemon if it is still stuck (drain the pipe), so the figure is reported.
+    drop(pipe);
+    let status = simple_daemon_tests::wait_exit(&mut child.0, PATIENCE);
+    record(
+        "#4 aggressive stop, file refusing writes (EFBIG), its warning blocked on a full stderr pipe",
+        1,
+        0,
+        0,
+        &format!(
+            "SIGTERM to exit {} ms{}, status {status}",
+            took.as_millis(),
+            if exited {
+                ""
+            } else {
+                " (only once the pipe was closed)"
+            }
+        ),
+    );
+    assert!(
+        exited && took < Duration::from_secs(1),
+        "the stop took {took:?} (ended on its own: {exited}); the bound is 500 ms of waiting plus slack\n{}",
+        tail(&read(&log))
+    );
+    assert_eq!(status.code(), Some(0), "{}", tail(&read(&log)));
 }
