@@ -27,11 +27,8 @@ fn main() -> Exit {
         .stream(true)
         .start()
     {
-        Ok(daemon) => daemon, // logs PID, the signal handlers and the mode
-        Err(e) => {
-            eprintln!("guard_loop: {e}");
-            return e.into();
-        }
+        Ok(daemon) => daemon,        // logs PID, the signal handlers and the mode
+        Err(e) => return e.report(), // `guard_loop: <sentence>` on stderr, exit status 78
     };
     while !daemon.interrupted() {
         info!("working");

@@ -23,7 +23,10 @@ pub const EXIT_PANIC: u8 = 101;
 /// Why a daemon could not start.
 ///
 /// Each variant's `Display` is one sentence that names the setting and the value or path, as it
-/// is printed on stderr before the process exits with [`EXIT_CONFIG`] (78).
+/// is printed on stderr before the process exits with [`EXIT_CONFIG`] (78). `Debug` prints the
+/// same sentence, so `fn main() -> Result<(), Error>` shows `Error: <sentence>` (with exit
+/// status 1, Rust's for an `Err` from `main`); for the documented 78, end `main` with
+/// [`Error::report`] (see [`SimpleDaemon::start`](crate::SimpleDaemon::start)).
 ///
 /// ```
 /// use simple_daemon::{Error, SimpleDaemon};
@@ -31,8 +34,9 @@ pub const EXIT_PANIC: u8 = 101;
 /// let err = SimpleDaemon::new("demo").log_format("{time} {lvl}").config().unwrap_err();
 /// assert!(matches!(err, Error::Setting { setting: "log_format", .. }));
 /// assert_eq!(err.exit_code(), 78);
+/// assert_eq!(format!("{err:?}"), err.to_string());
+/// assert!(err.to_string().starts_with("invalid log_format \"{time} {lvl}\": unknown field {lvl}"));
 /// ```
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A setting has a value that cannot work.
@@ -79,6 +83,20 @@ impl Error {
         EXIT_CONFIG
     }
 
+    /// Print this error on stderr as the daemon's own start-up does (`<program>: <sentence>`,
+    /// one line) and give [`Exit::Config`] (status 78): how a hand-written `main` ends on an
+    /// error from [`SimpleDaemon::start`](crate::SimpleDaemon::start).
+    ///
+    /// ```
+    /// use simple_daemon::{Exit, SimpleDaemon};
+    ///
+    /// let err = SimpleDaemon::new("bad name").start().unwrap_err();
+    /// assert_eq!(err.report(), Exit::Config); // stderr: `<program>: invalid name "bad name": ...`
+    /// ```
+    pub fn report(&self) -> Exit {
+        crate::lifecycle::config_failure(self)
+    }
+
     pub(crate) fn setting(
         setting: &'static str,
         value: impl Into<String>,
@@ -103,6 +121,13 @@ impl Error {
             reason: reason.into(),
             source,
         }
+    }
+}
+
+/// The sentence, as `Display` gives it: what `main` returning `Err` prints.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

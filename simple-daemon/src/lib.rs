@@ -47,9 +47,47 @@
 //! events are then also emitted as `log` records) rather than installing a subscriber of their
 //! own.
 //!
+//! # Testing
+//!
 //! One daemon per process: a second [`SimpleDaemon::start`] or [`SimpleDaemon::run`] fails with
-//! [`Error::AlreadyStarted`], even after the first guard was dropped. To test end to end, spawn
-//! the built binary as a process.
+//! [`Error::AlreadyStarted`], even after the first guard was dropped, so a test binary cannot
+//! start one daemon per test. Test in two layers instead:
+//!
+//! - **`tick` alone**, as a plain method call, with a [`Context::detached`]: it belongs to no
+//!   running daemon, installs nothing (no logger, no signal handler), is never interrupted, and
+//!   its `status` goes nowhere.
+//!
+//!   ```
+//!   use simple_daemon::{Context, Daemon};
+//!   use std::convert::Infallible;
+//!
+//!   #[derive(Default)]
+//!   struct Poller { seen: u64 }
+//!
+//!   impl Daemon for Poller {
+//!       type Error = Infallible;
+//!       fn tick(&mut self, ctx: &Context) -> Result<(), Infallible> {
+//!           self.seen += 1;
+//!           ctx.status(&format!("{} polls", self.seen));
+//!           Ok(())
+//!       }
+//!   }
+//!
+//!   // in a #[test]:
+//!   let ctx = Context::detached("Poller");
+//!   let mut p = Poller::default();
+//!   p.tick(&ctx).unwrap();
+//!   p.tick(&ctx).unwrap();
+//!   assert_eq!(p.seen, 2);
+//!   ```
+//!
+//! - **The running daemon, end to end**, as a process of its own: an integration test
+//!   (`tests/*.rs`) spawns the package's binary, whose path Cargo gives in
+//!   `env!("CARGO_BIN_EXE_<name>")`, with `LOGS_DIRECTORY` set to a directory of the test (the
+//!   log file goes there, as under systemd's `LogsDirectory=`), waits for `Mode: <MODE>` in the
+//!   log, sends a real SIGTERM (`kill -TERM <pid>`) or SIGHUP, waits for the exit status, and
+//!   reads the log (`Received 15 signal.`, `Graceful Interrupt...`). The README's "Testing a
+//!   daemon" has the whole test.
 //!
 //! # Exit statuses
 //!

@@ -167,12 +167,12 @@ fn a_bad_setting_is_reported_by_print_systemd_unit_too() {
     assert!(stderr(&o).contains("invalid name"), "{}", stderr(&o));
 }
 
-/// The heartbeat example's binary, built here when missing (`cargo test --workspace` has built
+/// The binary of example `name`, built here when missing (`cargo test --workspace` has built
 /// it already; `cargo test -p simple-daemon-tests --test cli` has not), with the profile and
 /// target directory of this test. `None` after `skip_or_fail` when it cannot be built.
-fn heartbeat_example() -> Option<PathBuf> {
+fn example(name: &str) -> Option<PathBuf> {
     let bins = Path::new(env!("CARGO_BIN_EXE_sd_daemon")).parent()?;
-    let exe = bins.join("examples/heartbeat");
+    let exe = bins.join("examples").join(name);
     let mut build = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     build
         .args([
@@ -181,7 +181,7 @@ fn heartbeat_example() -> Option<PathBuf> {
             "-p",
             "simple-daemon-examples",
             "--example",
-            "heartbeat",
+            name,
         ])
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"));
@@ -195,16 +195,35 @@ fn heartbeat_example() -> Option<PathBuf> {
         Ok(st) if st.success() && exe.is_file() => Some(exe),
         Ok(st) => {
             skip_or_fail(&format!(
-                "building the heartbeat example failed ({st}), or gave no {}",
+                "building the {name} example failed ({st}), or gave no {}",
                 exe.display()
             ));
             None
         }
         Err(e) => {
-            skip_or_fail(&format!("cannot run cargo to build the heartbeat example: {e}"));
+            skip_or_fail(&format!("cannot run cargo to build the {name} example: {e}"));
             None
         }
     }
+}
+
+/// The hand-written loop (`guard_loop`, the form the docs of `SimpleDaemon::start` show) ends a
+/// failed start as the generated daemons do: `Error::report`, one sentence, exit status 78.
+#[test]
+fn the_hand_written_loop_reports_a_failed_start_in_one_sentence_and_78() {
+    let Some(exe) = example("guard_loop") else {
+        return;
+    };
+    let o = Command::new(&exe)
+        .env("LOGS_DIRECTORY", "/etc/hostname")
+        .output()
+        .expect("run guard_loop");
+    assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o),
+        "guard_loop: log_path \"/etc/hostname\" (from $LOGS_DIRECTORY) is not a directory\n"
+    );
+    assert!(stdout(&o).is_empty(), "{}", stdout(&o));
 }
 
 /// `examples/systemd/Heartbeat.service` is what the heartbeat example prints, but for
@@ -212,7 +231,7 @@ fn heartbeat_example() -> Option<PathBuf> {
 /// directory).
 #[test]
 fn the_example_unit_file_is_what_the_example_prints() {
-    let Some(exe) = heartbeat_example() else {
+    let Some(exe) = example("heartbeat") else {
         return;
     };
     let printed = Command::new(&exe)

@@ -52,18 +52,25 @@ impl SimpleDaemon {
     /// Any [`Error`]: a bad setting, an unusable log location or syslog socket, a daemon already
     /// started in this process.
     ///
+    /// The form that exits as the generated daemons do (the error's sentence on stderr and
+    /// status 78, see [`Error::report`]); `fn main() -> Result<(), simple_daemon::Error>` with
+    /// `?` works too, but exits 1 after printing `Error: <sentence>`:
+    ///
     /// ```no_run
-    /// use simple_daemon::{Mode, SimpleDaemon};
+    /// use simple_daemon::{Exit, Mode, SimpleDaemon};
     /// use std::time::Duration;
     ///
     /// # fn do_work() {}
-    /// fn main() -> Result<(), simple_daemon::Error> {
-    ///     let daemon = SimpleDaemon::new("MyDaemon").mode(Mode::Passive).start()?;
+    /// fn main() -> Exit {
+    ///     let daemon = match SimpleDaemon::new("MyDaemon").mode(Mode::Passive).start() {
+    ///         Ok(daemon) => daemon,
+    ///         Err(e) => return e.report(), // one sentence on stderr, exit status 78
+    ///     };
     ///     while !daemon.interrupted() {
     ///         do_work();
     ///         daemon.sleep(Duration::from_secs(60)); // returns at once on SIGTERM
     ///     }
-    ///     Ok(()) // dropping `daemon` logs "Graceful Interrupt..."
+    ///     Exit::Stopped // dropping `daemon` logs "Graceful Interrupt..."
     /// }
     /// ```
     pub fn start(&self) -> Result<Running, Error> {
