@@ -4,7 +4,13 @@
 //! sender pid (`SCM_CREDENTIALS`), so a message cannot come from anyone but the daemon.
 //!
 //! Every wait is bounded by [`PATIENCE`]; "nothing arrives" assertions wait a fixed, short time
-//! that is many times the period at which the message would otherwise be sent.
+//! that is many times the period at which the message would otherwise be sent. The order tests
+//! drain the socket after the daemon exited and compare the WHOLE sequence it sent.
+//!
+//! The daemons: `sd_daemon` (the tick loop) and `rt_daemon` with `SD_FORM=guard` (the
+//! hand-written loop, [`SimpleDaemon::start`](simple_daemon::SimpleDaemon::start)).
+
+mod fault_common;
 
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::{SocketAddr, UnixDatagram};
@@ -19,6 +25,8 @@ use simple_daemon_tests::{kill, read, skip_or_fail, wait_exit, TempDir, PATIENCE
 struct Msg {
     text: String,
     pid: Option<u32>,
+    /// When the peer read it.
+    at: Instant,
 }
 
 /// The notify-socket peer.
@@ -157,6 +165,7 @@ fn recv_with_creds(fd: RawFd) -> Option<Msg> {
     Some(Msg {
         text: String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
         pid,
+        at: Instant::now(),
     })
 }
 
@@ -186,6 +195,25 @@ impl Drop for Daemon {
 /// daemon's own pid in the environment) with `NOTIFY_SOCKET` set to `notify` (or removed).
 fn spawn(dir: &TempDir, notify: Option<&str>, envs: &[(&str, &str)], shell: Option<&str>) -> Daemon {
     let bin = env!("CARGO_BIN_EXE_sd_daemon");
+    spawn_bin(bin, "SdDaemon", dir, notify, envs, shell)
+}
+
+/// Start `rt_daemon` in its guard form (`SD_FORM=guard`) under the notify socket `notify`.
+fn spawn_guard(dir: &TempDir, notify: &str, envs: &[(&str, &str)]) -> Daemon {
+    let bin = env!("CARGO_BIN_EXE_rt_daemon");
+    let mut all = vec![("SD_FORM", "guard")];
+    all.extend_from_slice(envs);
+    spawn_bin(bin, "RtDaemon", dir, Some(notify), &all, None)
+}
+
+fn spawn_bin(
+    bin: &str,
+    name: &str,
+    dir: &TempDir,
+    notify: Option<&str>,
+    envs: &[(&str, &str)],
+    shell: Option<&str>,
+) -> Daemon {
     let mut cmd = match shell {
         Some(script) => {
             let mut c = Command::new("/bin/sh");
@@ -205,10 +233,10 @@ fn spawn(dir: &TempDir, notify: Option<&str>, envs: &[(&str, &str)], shell: Opti
         Some(n) => cmd.env("NOTIFY_SOCKET", n),
         None => cmd.env_remove("NOTIFY_SOCKET"),
     };
-    let child = cmd.spawn().expect("spawn sd_daemon");
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {bin}: {e}"));
     Daemon {
         child,
-        log: dir.path().join("SdDaemon.log"),
+        log: dir.path().join(format!("{name}.log")),
     }
 }
 
@@ -497,4 +525,352 @@ fn a_malformed_notify_socket_is_a_warning_not_a_failure() {
         log.contains("cannot use NOTIFY_SOCKET \"relative/notify.sock\""),
         "no warning naming the variable:\n{log}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The whole sequence, in order: what systemd is told must be true at every step.
+
+const READY: &str = "READY=1";
+const STOPPING: &str = "STOPPING=1";
+/// A `RELOADING=1` datagram with its `MONOTONIC_USEC=` (the value replaced, see [`normalise`]).
+const RELOADING: &str = "RELOADING=1\nMONOTONIC_USEC=<t>";
+
+/// `text` with the value of a well-formed `MONOTONIC_USEC=` replaced by `<t>`, so sequences
+/// compare; anything else is left as it is (and then fails the comparison).
+fn normalise(text: &str) -> String {
+    match text.strip_prefix("RELOADING=1\nMONOTONIC_USEC=") {
+        Some(v) if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) => RELOADING.to_owned(),
+        _ => text.to_owned(),
+    }
+}
+
+/// Wait for the daemon's exit (status 0), then drain the socket and compare EVERY datagram the
+/// daemon sent, from its first, with `expected`.
+fn assert_sequence(case: &str, peer: &mut Peer, d: &mut Daemon, expected: &[&str]) {
+    let pid = d.child.id();
+    let st = wait_exit(&mut d.child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "{case}: exit {st:?}, log:\n{}", read(&d.log));
+    // The daemon is gone: whatever it sent is in the socket's queue already.
+    peer.drain(Duration::from_millis(200));
+    for m in &peer.seen {
+        assert_from(m, pid);
+    }
+    let got: Vec<String> = peer.seen.iter().map(|m| normalise(&m.text)).collect();
+    assert_eq!(
+        got,
+        expected,
+        "{case}: the daemon told systemd {got:?}, expected {expected:?}; log:\n{}",
+        read(&d.log)
+    );
+    eprintln!("{case}: {got:?}");
+}
+
+fn wait_line(d: &Daemon, needle: &str) {
+    assert!(
+        simple_daemon_tests::wait_for_line(&d.log, needle, PATIENCE),
+        "no {needle:?} in:\n{}",
+        read(&d.log)
+    );
+}
+
+#[test]
+fn sequence_of_a_passive_stop_says_stopping_once() {
+    let Some((dir, mut peer)) = setup("seq-passive", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:500")], None);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("sync passive stop", &mut peer, &mut d, &[READY, STOPPING]);
+    assert!(read(&d.log).contains("on_stop ran"));
+}
+
+#[test]
+fn sequence_of_an_aggressive_stop_says_stopping_once() {
+    let Some((dir, mut peer)) = setup("seq-aggressive", false) else {
+        return;
+    };
+    let envs = [("SD_MODE", "aggressive"), ("SD_TICK", "sleep:60000")];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("sync aggressive stop", &mut peer, &mut d, &[READY, STOPPING]);
+}
+
+#[test]
+fn sequence_of_a_sighup_during_a_passive_stop_acknowledges_no_reload() {
+    let Some((dir, mut peer)) = setup("seq-stop-hup", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:1500")], None);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    wait_line(&d, "Received 15 signal.");
+    kill(d.child.id(), libc::SIGHUP);
+    wait_line(&d, "Received 1 signal.");
+    assert_sequence("sync SIGTERM then SIGHUP", &mut peer, &mut d, &[READY, STOPPING]);
+    assert!(!read(&d.log).contains("on_reload ran"));
+}
+
+#[test]
+fn sequence_of_a_reload_then_a_stop() {
+    let Some((dir, mut peer)) = setup("seq-reload-stop", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_INTERVAL_MS", "100")], None);
+    peer.expect("READY=1", |t| t == READY);
+    wait_line(&d, "tick 1 end");
+    kill(d.child.id(), libc::SIGHUP);
+    peer.expect("READY=1 after the reload", |t| t == READY);
+    kill(d.child.id(), libc::SIGTERM);
+    let expected = [READY, RELOADING, READY, STOPPING];
+    assert_sequence("sync reload then stop", &mut peer, &mut d, &expected);
+}
+
+#[test]
+fn sequence_of_a_guard_passive_stop_says_stopping_once() {
+    let Some((dir, mut peer)) = setup("seq-guard-passive", false) else {
+        return;
+    };
+    let envs = [("SD_TICK", "sleep:1500"), ("SD_INTERVAL_MS", "100")];
+    let mut d = spawn_guard(&dir, &peer.address, &envs);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("guard passive stop", &mut peer, &mut d, &[READY, STOPPING]);
+}
+
+#[test]
+fn sequence_of_a_guard_aggressive_stop_says_stopping_once() {
+    let Some((dir, mut peer)) = setup("seq-guard-aggressive", false) else {
+        return;
+    };
+    let envs = [("SD_MODE", "aggressive"), ("SD_TICK", "block")];
+    let mut d = spawn_guard(&dir, &peer.address, &envs);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("guard aggressive stop", &mut peer, &mut d, &[READY, STOPPING]);
+}
+
+/// Issue 16's reproduction: SIGTERM during 1.5 s of work, SIGHUP 0.2 s later. It told systemd
+/// `READY=1, STOPPING=1, RELOADING=1, MONOTONIC_USEC=..., READY=1, STOPPING=1`: ready again
+/// while it was stopping.
+#[test]
+fn sequence_of_a_guard_sighup_during_a_stop_acknowledges_no_reload() {
+    let Some((dir, mut peer)) = setup("seq-guard-stop-hup", false) else {
+        return;
+    };
+    let envs = [("SD_TICK", "sleep:1500"), ("SD_INTERVAL_MS", "100")];
+    let mut d = spawn_guard(&dir, &peer.address, &envs);
+    wait_line(&d, "tick 1 start");
+    kill(d.child.id(), libc::SIGTERM);
+    std::thread::sleep(Duration::from_millis(200));
+    kill(d.child.id(), libc::SIGHUP);
+    wait_line(&d, "Received 1 signal.");
+    let case = "guard SIGTERM then SIGHUP";
+    assert_sequence(case, &mut peer, &mut d, &[READY, STOPPING]);
+    let got: Vec<String> = peer.seen.iter().map(|m| normalise(&m.text)).collect();
+    fault_common::record(
+        "guard: SIGHUP 0.2 s after SIGTERM, during 1.5 s of work",
+        2,
+        0,
+        0,
+        &format!(
+            "no lines counted; notify sequence asserted whole: {}",
+            got.join(", ").replace('\n', " ")
+        ),
+    );
+}
+
+#[test]
+fn sequence_of_a_guard_reload_then_a_stop() {
+    let Some((dir, mut peer)) = setup("seq-guard-reload", false) else {
+        return;
+    };
+    let mut d = spawn_guard(&dir, &peer.address, &[("SD_INTERVAL_MS", "60000")]);
+    peer.expect("READY=1", |t| t == READY);
+    wait_line(&d, "tick 1 end");
+    kill(d.child.id(), libc::SIGHUP);
+    peer.expect("READY=1 after the reload", |t| t == READY);
+    kill(d.child.id(), libc::SIGTERM);
+    let expected = [READY, RELOADING, READY, STOPPING];
+    assert_sequence("guard reload then stop", &mut peer, &mut d, &expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reload timing: RELOADING=1 when the SIGHUP arrives, READY=1 once on_reload ran.
+
+/// Issue 10 #7: a 3 s tick, SIGHUP 0.5 s into it. `RELOADING=1` came at the tick's end (3.0 s),
+/// so `systemctl reload` could return before `on_reload` ran.
+#[test]
+fn reloading_is_sent_when_the_sighup_arrives_not_when_the_tick_ends() {
+    let Some((dir, mut peer)) = setup("reload-at-once", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "sleep:3000")], None);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == READY);
+    wait_line(&d, "tick 1 start");
+    std::thread::sleep(Duration::from_millis(500));
+    let before = monotonic_usec();
+    let sent = Instant::now();
+    kill(pid, libc::SIGHUP);
+    let reloading = peer.expect("RELOADING=1", |t| t.starts_with("RELOADING=1"));
+    let reloading_after = reloading.at - sent;
+    assert_from(&reloading, pid);
+    assert_eq!(normalise(&reloading.text), RELOADING);
+    let usec: u64 = reloading.text["RELOADING=1\nMONOTONIC_USEC=".len()..]
+        .parse()
+        .expect("a number");
+    assert!(
+        usec >= before,
+        "MONOTONIC_USEC={usec} is older than the SIGHUP ({before})"
+    );
+    let log = read(&d.log);
+    assert!(
+        !log.contains("tick 1 end") && !log.contains("on_reload ran"),
+        "RELOADING=1 came only after the tick or the reload ({reloading_after:?} after SIGHUP):\n{log}"
+    );
+    // The tick has about 2.5 s left: RELOADING=1 must not wait for it.
+    assert!(
+        reloading_after < Duration::from_millis(1000),
+        "RELOADING=1 arrived {reloading_after:?} after the SIGHUP, in a tick with ~2.5 s left"
+    );
+    let ready = peer.expect("READY=1 after the reload", |t| t == READY);
+    let ready_after = ready.at - sent;
+    let log = read(&d.log);
+    let tick_end = simple_daemon_tests::position(&log, "tick 1 end");
+    let reloaded = simple_daemon_tests::position(&log, "on_reload ran");
+    assert!(
+        tick_end.is_some() && reloaded.is_some() && tick_end < reloaded,
+        "READY=1 came before the tick ended and on_reload ran:\n{log}"
+    );
+    kill(pid, libc::SIGTERM);
+    let expected = [READY, RELOADING, READY, STOPPING];
+    assert_sequence("reload during a 3 s tick", &mut peer, &mut d, &expected);
+    fault_common::record(
+        "SIGHUP 0.5 s into a 3 s tick: RELOADING=1 delay",
+        1,
+        0,
+        0,
+        &format!(
+            "no lines counted; RELOADING=1 {} ms after SIGHUP, READY=1 {} ms (after on_reload)",
+            reloading_after.as_millis(),
+            ready_after.as_millis()
+        ),
+    );
+}
+
+/// Issue 16 mutation 3: `READY=1` before `on_reload` ran passed, because `on_reload` logged at
+/// once. Here it works 1 s, then logs `on_reload ran`.
+#[test]
+fn ready_after_a_slow_on_reload_comes_once_it_ran() {
+    let Some((dir, mut peer)) = setup("reload-slow", false) else {
+        return;
+    };
+    let envs = [("SD_INTERVAL_MS", "100"), ("SD_RELOAD_MS", "1000")];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == READY);
+    wait_line(&d, "tick 1 end");
+    kill(pid, libc::SIGHUP);
+    let reloading = peer.expect("RELOADING=1", |t| t.starts_with("RELOADING=1"));
+    let ready = peer.expect("READY=1 after the reload", |t| t == READY);
+    let log = read(&d.log);
+    assert!(
+        log.contains("on_reload ran"),
+        "READY=1 arrived before on_reload's work ended ({:?} after RELOADING=1):\n{log}",
+        ready.at - reloading.at
+    );
+    assert!(
+        ready.at - reloading.at >= Duration::from_millis(900),
+        "READY=1 only {:?} after RELOADING=1, around a reload of 1 s",
+        ready.at - reloading.at
+    );
+    kill(pid, libc::SIGTERM);
+    let expected = [READY, RELOADING, READY, STOPPING];
+    assert_sequence("slow reload then stop", &mut peer, &mut d, &expected);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The watchdog: the longest silence, not the average rate, is what systemd kills for.
+
+/// Over 3.5 s after the first ping, under `WATCHDOG_USEC=1s`: every gap between two pings is
+/// below 0.75 s (pings are due every half period; the loop pings between ticks, so a ping due
+/// during a tick comes at its end), and there are not more than one per half period.
+fn assert_ping_gaps(case: &str, peer: &mut Peer, pid: u32) {
+    let first = peer.expect("WATCHDOG=1", |t| t == "WATCHDOG=1");
+    let window = peer.drain(Duration::from_millis(3500));
+    let mut at = vec![first.at];
+    for m in window.iter().filter(|m| m.text == "WATCHDOG=1") {
+        assert_from(m, pid);
+        at.push(m.at);
+    }
+    let gaps: Vec<Duration> = at.windows(2).map(|w| w[1] - w[0]).collect();
+    let longest = gaps.iter().max().copied().unwrap_or(Duration::MAX);
+    eprintln!(
+        "{case}: {} pings, longest gap {longest:?}, gaps {gaps:?}",
+        at.len()
+    );
+    assert!(
+        longest < Duration::from_millis(750),
+        "{case}: a gap of {longest:?} between WATCHDOG=1 pings under WATCHDOG_USEC=1s \
+         (due every 500 ms); gaps: {gaps:?}"
+    );
+    assert!(
+        (5..=9).contains(&at.len()),
+        "{case}: {} pings in 3.5 s, at one per 500 to 750 ms; gaps: {gaps:?}",
+        at.len()
+    );
+}
+
+#[test]
+fn watchdog_pings_every_half_period_while_the_loop_sleeps() {
+    let Some((dir, mut peer)) = setup("wd-sleep", false) else {
+        return;
+    };
+    let envs = [("SD_INTERVAL_MS", "2000"), ("WATCHDOG_USEC", "1000000")];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    assert_ping_gaps("tick loop, 2 s sleeps", &mut peer, d.child.id());
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn watchdog_pings_every_half_period_between_back_to_back_ticks() {
+    let Some((dir, mut peer)) = setup("wd-ticks", false) else {
+        return;
+    };
+    let envs = [("SD_TICK", "sleep:100"), ("WATCHDOG_USEC", "1000000")];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    assert_ping_gaps("tick loop, 100 ms ticks back to back", &mut peer, d.child.id());
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn watchdog_pings_every_half_period_between_ticks_and_sleeps() {
+    let Some((dir, mut peer)) = setup("wd-mixed", false) else {
+        return;
+    };
+    let envs = [
+        ("SD_TICK", "sleep:300"),
+        ("SD_INTERVAL_MS", "700"),
+        ("WATCHDOG_USEC", "1000000"),
+    ];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    assert_ping_gaps("tick loop, 300 ms ticks every 700 ms", &mut peer, d.child.id());
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn watchdog_pings_every_half_period_in_the_guards_sleep() {
+    let Some((dir, mut peer)) = setup("wd-guard", false) else {
+        return;
+    };
+    let envs = [("SD_INTERVAL_MS", "60000"), ("WATCHDOG_USEC", "1000000")];
+    let mut d = spawn_guard(&dir, &peer.address, &envs);
+    assert_ping_gaps("guard, one 60 s sleep", &mut peer, d.child.id());
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
 }

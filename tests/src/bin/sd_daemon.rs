@@ -15,9 +15,10 @@
 //! | `SD_STATUS` | each tick sends `STATUS=tick <n>: <text>` | unset |
 //! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>` | `quick` |
 //! | `SD_SHOW_ENV` | set: each tick logs `NOTIFY_SOCKET=<value>` (or `NOTIFY_SOCKET unset`) | unset |
+//! | `SD_RELOAD_MS` | `on_reload` works this long before it logs `on_reload ran` (at its end) | 0 |
 //!
 //! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
-//! `on_reload ran`.
+//! `on_reload ran` (at their end).
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -31,6 +32,7 @@ struct Worker {
     tick: String,
     status: Option<String>,
     show_env: bool,
+    reload_work: Option<Duration>,
 }
 
 impl Daemon for Worker {
@@ -63,6 +65,9 @@ impl Daemon for Worker {
         info!("on_stop ran");
     }
     fn on_reload(&mut self) {
+        if let Some(d) = self.reload_work {
+            std::thread::sleep(d);
+        }
         info!("on_reload ran");
     }
 }
@@ -88,6 +93,7 @@ fn main() -> Exit {
             tick: env_var("SD_TICK").unwrap_or_else(|| "quick".into()),
             status: env_var("SD_STATUS"),
             show_env: env_var("SD_SHOW_ENV").is_some(),
+            reload_work: env_ms("SD_RELOAD_MS"),
         })
     })
 }
