@@ -4,12 +4,12 @@
 //! event bits read with one atomic load per tick, plus a mutex and condvar that only sleepers
 //! wait on, so a stop or reload request wakes any sleep at once.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Mode;
-use crate::notify::Notifier;
+use crate::notify::{Notifier, Watchdog};
 
 /// Event bit: a stop was requested.
 pub(crate) const STOP: u8 = 1;
@@ -30,9 +30,14 @@ pub(crate) struct Shared {
     pub(crate) mode: Mode,
     pub(crate) stop_timeout: Option<Duration>,
     pub(crate) notify: Notifier,
-    /// True when a tick loop handles reloads (`run`); false for the guard, whose signal thread
-    /// acknowledges them itself.
-    pub(crate) has_loop: bool,
+    /// The watchdog pinger, when systemd asked for one: shared by the driver and the tick.
+    pub(crate) watchdog: Option<Watchdog>,
+    /// Whether the driver takes reloads (the tick loop): then a SIGHUP raises
+    /// [`RELOAD`] and `READY=1` waits for the driver; otherwise the signal thread acknowledges
+    /// the reload (re-opening the log file) at once.
+    takes_reloads: AtomicBool,
+    /// Whether `STOPPING=1` was sent: it is sent once, by whoever first learns of the stop.
+    stopping_sent: AtomicBool,
     events: AtomicU8,
     phase: AtomicU8,
     lock: Mutex<()>,
@@ -54,14 +59,16 @@ impl Shared {
         mode: Mode,
         stop_timeout: Option<Duration>,
         notify: Notifier,
-        has_loop: bool,
+        takes_reloads: bool,
     ) -> Self {
         Shared {
             name,
             mode,
             stop_timeout,
+            watchdog: Watchdog::new(&notify),
             notify,
-            has_loop,
+            takes_reloads: AtomicBool::new(takes_reloads),
+            stopping_sent: AtomicBool::new(false),
             events: AtomicU8::new(0),
             phase: AtomicU8::new(RUNNING),
             lock: Mutex::new(()),
@@ -108,6 +115,35 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
+    }
+
+    /// Whether a stop was requested (by a signal, or by the daemon itself).
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.events() & STOP != 0
+    }
+
+    /// Tell systemd `STOPPING=1`, the first time only.
+    pub(crate) fn announce_stopping(&self) {
+        if !self.stopping_sent.swap(true, Ordering::AcqRel) {
+            self.notify.stopping();
+        }
+    }
+
+    /// Ping systemd's watchdog when a ping is due (nothing without `$WATCHDOG_USEC`).
+    pub(crate) fn keep_alive(&self, now: Instant) {
+        if let Some(w) = &self.watchdog {
+            w.poll(&self.notify, now);
+        }
+    }
+
+    /// When the next watchdog ping is due, if it is before `deadline`; else `deadline`.
+    pub(crate) fn wake_for_watchdog(&self, deadline: Instant) -> Instant {
+        self.watchdog.as_ref().map_or(deadline, |w| w.due().min(deadline))
+    }
+
+    /// Whether the driver takes reloads (see the field).
+    pub(crate) fn takes_reloads(&self) -> bool {
+        self.takes_reloads.load(Ordering::Acquire)
     }
 
     /// Whether a thread owns the end of the process (see [`claim_exit`](Self::claim_exit)).
@@ -182,7 +218,7 @@ impl Context {
     ///
     /// A long tick in passive mode can check it to end early.
     pub fn interrupted(&self) -> bool {
-        self.shared.events() & STOP != 0
+        self.shared.stop_requested()
     }
 
     /// Sleep for `duration`, returning early, at once, when a stop is requested.

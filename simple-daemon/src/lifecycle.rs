@@ -14,7 +14,11 @@
 //! - exactly one thread owns the end of the process; the end of a passive stop is bounded the
 //!   same way;
 //! - the end does not depend on any sink: once it has begun, a [`deadline`] thread ends the
-//!   process [`END_WAIT`] after the stop was decided even when a sink blocks in the kernel.
+//!   process [`END_WAIT`] after the stop was decided even when a sink blocks in the kernel;
+//! - what systemd is told stays true: `RELOADING=1` (with `MONOTONIC_USEC=`) as soon as a
+//!   SIGHUP arrives, `READY=1` only once the reload is done, neither once a stop was requested
+//!   (a reload during a stop is not acknowledged), and `STOPPING=1` exactly once, from whoever
+//!   first learns of the stop.
 
 use std::fmt;
 use std::panic;
@@ -66,7 +70,7 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 /// Logging comes first: every step that can fail for a reason the user can fix (another logger,
 /// a path, a socket) fails before any signal handler is installed, and a later failure restores
 /// the default actions, so a failed start leaves the process as SIGINT/SIGTERM found it.
-pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Error> {
+pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared>, Error> {
     logging::install(config)?;
     deadline::start()?;
     let signals = signals::install()?;
@@ -80,7 +84,7 @@ pub(crate) fn startup(config: &Config, has_loop: bool) -> Result<Arc<Shared>, Er
         config.mode,
         config.stop_timeout,
         notify,
-        has_loop,
+        takes_reloads,
     ));
     let on_signal = Arc::clone(&shared);
     if let Err(e) = signals::spawn(signals, move |event| on_event(&on_signal, event)) {
@@ -156,10 +160,18 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
                 deadline,
             );
         }
-        if shared.has_loop {
+        if shared.stop_requested() {
+            // A reload during a stop is not acknowledged: systemd must not hear RELOADING=1,
+            // then READY=1, from a daemon that is stopping. The log file was re-opened.
+            return;
+        }
+        // RELOADING=1 now, when the reload is asked for; READY=1 once it is done: by the
+        // driver after `on_reload`, or here when the driver takes no reloads (re-opening the
+        // log file was the whole reload).
+        shared.notify.reloading();
+        if shared.takes_reloads() {
             shared.raise(RELOAD);
         } else {
-            shared.notify.reloading();
             shared.notify.ready();
         }
         return;
@@ -190,7 +202,7 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
             log_bounded(Level::Info, format_args!("interrupted == True"), deadline);
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
             shared.raise(STOP);
-            shared.notify.stopping();
+            shared.announce_stopping();
             if let Some(timeout) = shared.stop_timeout {
                 let shared = Arc::clone(shared);
                 let spawned = thread::Builder::new()
@@ -255,7 +267,7 @@ fn stop_at_once(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments
         log_bounded(Level::Warn, w, deadline);
     }
     log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
-    shared.notify.stopping();
+    shared.announce_stopping();
     if let Some(l) = logging::global() {
         l.flush_bounded(deadline);
     }
@@ -288,7 +300,7 @@ pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     if let (Some(l), Exit::Stopped) = (logger, exit) {
         l.log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
     }
-    shared.notify.stopping();
+    shared.announce_stopping();
     if let Some(l) = logger {
         l.flush_bounded(deadline);
     }

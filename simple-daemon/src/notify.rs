@@ -31,6 +31,7 @@
 
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The longest one notification may wait for room in the receiver's queue.
@@ -174,32 +175,49 @@ impl Notifier {
     }
 }
 
-/// A watchdog pinger that sends `WATCHDOG=1` at most every half period.
+/// The watchdog pinger: sends `WATCHDOG=1` at most every half period, whoever asks (the tick
+/// loop between ticks, the guard's `sleep`, a tick's `Context::keep_alive`); one pinger per
+/// daemon, so callers never double up. Lock-free: a tick may call it in a tight loop.
 #[derive(Debug)]
 pub(crate) struct Watchdog {
-    half: Duration,
-    next: Instant,
+    base: Instant,
+    half_ns: u64,
+    /// When the next ping is due, in nanoseconds since `base`.
+    next_ns: AtomicU64,
 }
 
 impl Watchdog {
     pub(crate) fn new(n: &Notifier) -> Option<Self> {
         n.watchdog_period().map(|p| Watchdog {
+            base: Instant::now(),
             // A period of a few microseconds must not turn the loop into a busy ping.
-            half: (p / 2).max(Duration::from_millis(1)),
-            next: Instant::now(),
+            half_ns: u64::try_from((p / 2).max(Duration::from_millis(1)).as_nanos()).unwrap_or(u64::MAX / 2),
+            next_ns: AtomicU64::new(0),
         })
     }
 
     /// The instant by which the next ping is due.
     pub(crate) fn due(&self) -> Instant {
-        self.next
+        let next = Duration::from_nanos(self.next_ns.load(Ordering::Acquire));
+        self.base.checked_add(next).unwrap_or(self.base)
     }
 
-    /// Ping when due.
-    pub(crate) fn poll(&mut self, n: &Notifier, now: Instant) {
-        if now >= self.next {
+    /// Ping when due. Of callers racing for one due ping, exactly one sends it.
+    pub(crate) fn poll(&self, n: &Notifier, now: Instant) {
+        let at = u64::try_from(now.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX / 2);
+        let next = self.next_ns.load(Ordering::Acquire);
+        if at >= next
+            && self
+                .next_ns
+                .compare_exchange(
+                    next,
+                    at.saturating_add(self.half_ns),
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_ok()
+        {
             n.watchdog();
-            self.next = now + self.half;
         }
     }
 }

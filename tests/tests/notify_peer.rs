@@ -753,9 +753,9 @@ fn reloading_is_sent_when_the_sighup_arrives_not_when_the_tick_ends() {
         0,
         0,
         &format!(
-            "no lines counted; RELOADING=1 {} ms after SIGHUP, READY=1 {} ms (after on_reload)",
-            reloading_after.as_millis(),
-            ready_after.as_millis()
+            "no lines counted; RELOADING=1 {:.1} ms after SIGHUP, READY=1 {:.1} ms (after on_reload)",
+            reloading_after.as_secs_f64() * 1000.0,
+            ready_after.as_secs_f64() * 1000.0
         ),
     );
 }

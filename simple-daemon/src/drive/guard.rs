@@ -3,16 +3,17 @@
 //!
 //! Promises: on start the seed's lines are logged and the handlers installed; `READY=1` is sent;
 //! [`Running::sleep`] returns at once on a stop request and keeps systemd's watchdog fed;
-//! dropping the guard logs `Graceful Interrupt...`, tells systemd `STOPPING=1` and flushes.
+//! a reload is acknowledged to systemd (`RELOADING=1`, `READY=1`) at the SIGHUP, and never
+//! during a stop; dropping the guard logs
+//! `Graceful Interrupt...`, tells systemd `STOPPING=1` (once in all) and flushes.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::SimpleDaemon;
 use crate::context::{far_future, Context, Wake, STOP};
 use crate::error::{Error, Exit};
 use crate::lifecycle;
-use crate::notify::Watchdog;
 
 /// A started daemon whose loop the user writes; made by
 /// [`SimpleDaemon::start`].
@@ -37,7 +38,6 @@ use crate::notify::Watchdog;
 #[must_use = "dropping the guard ends the daemon at once"]
 pub struct Running {
     ctx: Context,
-    watchdog: Mutex<Option<Watchdog>>,
 }
 
 impl SimpleDaemon {
@@ -77,10 +77,8 @@ impl SimpleDaemon {
         let config = self.config()?;
         let shared = lifecycle::startup(&config, false)?;
         shared.notify.ready();
-        let watchdog = Mutex::new(Watchdog::new(&shared.notify));
         Ok(Running {
             ctx: Context::new(Arc::clone(&shared)),
-            watchdog,
         })
     }
 }
@@ -97,16 +95,8 @@ impl Running {
         let shared = &self.ctx.shared;
         let end = Instant::now().checked_add(duration).unwrap_or_else(far_future);
         loop {
-            // The pinger's lock is held for the ping only, never across the wait: the guard is
-            // `Sync`, and one thread's long sleep must not hold up another thread's short one.
-            let wake_at = {
-                let mut watchdog = self.watchdog.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(w) = watchdog.as_mut() {
-                    w.poll(&shared.notify, Instant::now());
-                }
-                watchdog.as_ref().map_or(end, |w| w.due().min(end))
-            };
-            match shared.wait(wake_at, STOP) {
+            shared.keep_alive(Instant::now());
+            match shared.wait(shared.wake_for_watchdog(end), STOP) {
                 Wake::Event(_) => return false,
                 Wake::Deadline if Instant::now() >= end => return true,
                 Wake::Deadline => {}

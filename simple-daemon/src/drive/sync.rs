@@ -2,7 +2,9 @@
 //! fixed rate over the [`lifecycle`](crate::lifecycle).
 //!
 //! Promises: the state is built after the lifecycle's start lines and before `READY=1`; ticks
-//! never overlap `on_reload`; a passive stop lets the tick in progress end, cuts the sleep
+//! never overlap `on_reload`, and `READY=1` follows the reload's end (`RELOADING=1` went out
+//! when the SIGHUP arrived); the watchdog is pinged after each tick and during the sleep
+//! between ticks (a tick can add its own pings, `Context::keep_alive`); a passive stop lets the tick in progress end, cuts the sleep
 //! between ticks short at once, runs `on_stop` and logs `Graceful Interrupt...`; a tick error or
 //! a panic is logged at ERROR and every sink flushed before `run` returns.
 
@@ -15,7 +17,6 @@ use crate::config::{Config, SimpleDaemon};
 use crate::context::{far_future, Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
 use crate::lifecycle::{config_failure, finish, startup};
-use crate::notify::Watchdog;
 use crate::Daemon;
 
 impl SimpleDaemon {
@@ -106,7 +107,6 @@ fn tick_loop<D: Daemon>(
     daemon: &mut D,
 ) -> Result<(), D::Error> {
     let interval = config.interval;
-    let mut watchdog = Watchdog::new(&shared.notify);
     // When the tick in progress was due: the fixed-rate schedule, `None` before the first one.
     let mut due: Option<Instant> = None;
     loop {
@@ -115,18 +115,14 @@ fn tick_loop<D: Daemon>(
         }
         let Some(interval) = interval else {
             daemon.tick(ctx)?;
-            if let Some(w) = watchdog.as_mut() {
-                w.poll(&shared.notify, Instant::now());
-            }
+            shared.keep_alive(Instant::now());
             continue;
         };
         let start = Instant::now();
         daemon.tick(ctx)?;
         let end = Instant::now();
         log::debug!("RunTimeLoop: {}", RunTime(end - start));
-        if let Some(w) = watchdog.as_mut() {
-            w.poll(&shared.notify, end);
-        }
+        shared.keep_alive(end);
         // Fixed rate on a schedule (`due += interval`), so late wake-ups do not add up; a tick
         // that ends past its successor's slot starts the next one at once and re-anchors the
         // schedule there: no catch-up burst.
@@ -138,37 +134,41 @@ fn tick_loop<D: Daemon>(
             next = end;
         }
         due = Some(next);
-        if sleep_until(shared, daemon, next, &mut watchdog) {
+        if sleep_until(shared, daemon, next) {
             return Ok(());
         }
     }
 }
 
 /// Handle pending events between ticks; returns `true` when the loop must stop.
+///
+/// A reload: the lifecycle sent `RELOADING=1` when the SIGHUP arrived; `on_reload` runs (again
+/// while SIGHUPs keep arriving meanwhile), then `READY=1`, unless a stop was requested
+/// meanwhile (a reload during a stop is not acknowledged).
 fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
-    if shared.events() & STOP != 0 {
+    if shared.stop_requested() {
         return true;
     }
     if shared.take(RELOAD) {
-        shared.notify.reloading();
-        daemon.on_reload();
-        log::info!("Reloaded");
-        shared.notify.ready();
+        loop {
+            daemon.on_reload();
+            log::info!("Reloaded");
+            if shared.stop_requested() || !shared.take(RELOAD) {
+                break;
+            }
+        }
+        if !shared.stop_requested() {
+            shared.notify.ready();
+        }
     }
-    shared.events() & STOP != 0
+    shared.stop_requested()
 }
 
 /// Sleep between ticks until `next`, pinging the watchdog and running reloads as they come.
 /// Returns `true` when a stop was requested.
-fn sleep_until<D: Daemon>(
-    shared: &Shared,
-    daemon: &mut D,
-    next: Instant,
-    watchdog: &mut Option<Watchdog>,
-) -> bool {
+fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, next: Instant) -> bool {
     loop {
-        let wake_at = watchdog.as_ref().map_or(next, |w| w.due().min(next));
-        match shared.wait(wake_at, STOP | RELOAD) {
+        match shared.wait(shared.wake_for_watchdog(next), STOP | RELOAD) {
             Wake::Event(_) => {
                 if handle_events(shared, daemon) {
                     return true;
@@ -176,9 +176,7 @@ fn sleep_until<D: Daemon>(
             }
             Wake::Deadline => {
                 let now = Instant::now();
-                if let Some(w) = watchdog.as_mut() {
-                    w.poll(&shared.notify, now);
-                }
+                shared.keep_alive(now);
                 if now >= next {
                     return false;
                 }
