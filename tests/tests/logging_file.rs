@@ -5,6 +5,8 @@
 //! Every wait is on an observable event (a line in a file, the child's exit), bounded by
 //! [`PATIENCE`]; nothing is timed.
 
+mod fault_common;
+
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -504,4 +506,68 @@ fn two_processes_on_one_file_rotate_without_losing_a_line() {
     }
     assert_in_order(&all);
     assert!(all.len() > 20, "expected about 28 files, got {}", all.len());
+    let biggest = all
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    fault_common::record(
+        "two processes on one log file, max_log_size 20000, max_log_files 50",
+        2,
+        2 * LINES,
+        seen.len() as u64,
+        &format!(
+            "every line once, in order per writer, no torn line; {} files, the largest {biggest} bytes (limit {MAX})",
+            all.len()
+        ),
+    );
+}
+
+#[test]
+fn a_non_utf8_logs_directory_is_used_byte_for_byte() {
+    use std::ffi::OsString;
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let dir = TempDir::new("logsdir");
+    let mut raw = dir.path().as_os_str().as_bytes().to_vec();
+    raw.extend_from_slice(b"/caf\xe9");
+    let want = PathBuf::from(OsString::from_vec(raw.clone()));
+    // systemd's list form: the first directory is the log's.
+    raw.extend_from_slice(b":/nonexistent/second");
+    let mut cmd = daemon(&[("SD_STREAM", "1"), ("SD_TICK_LOG", "1")]);
+    cmd.env_remove("SD_LOG_DIR")
+        .env("LOGS_DIRECTORY", OsString::from_vec(raw))
+        .stdout(Stdio::piped());
+    let mut child = simple_daemon_tests::Reap(cmd.spawn().expect("spawn"));
+    let log = want.join("logd.log");
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("Mode: PASSIVE")),
+        "no log at {:?}; the directory has {:?}",
+        log,
+        std::fs::read_dir(dir.path())
+            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    );
+    assert!(wait_until(PATIENCE, || read(&log).contains("tick 5")));
+    kill(child.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
+    let mut out = String::new();
+    if let Some(mut o) = child.0.stdout.take() {
+        let _ = o.read_to_string(&mut out);
+    }
+    let file = read(&log);
+    let found = out.lines().filter(|l| file.lines().any(|f| f == *l)).count();
+    assert_eq!(found, out.lines().count(), "lines on stdout missing in the file");
+    fault_common::record(
+        "$LOGS_DIRECTORY not UTF-8 (`caf\\xe9`, in a list with a second directory); stream on",
+        1,
+        out.lines().count() as u64,
+        found as u64,
+        "the log file is in the directory named by the raw bytes (no `caf\\xEF\\xBF\\xBD` made); every stdout line is in it",
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("read_dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsStr::from_bytes(b"caf\xe9").to_owned()], "only the raw name");
 }

@@ -54,6 +54,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -122,7 +123,12 @@ pub(crate) fn choose(cfg: &Config) -> Result<(PathBuf, Origin), Error> {
     }
     if let Some(dirs) = std::env::var_os("LOGS_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd passes a colon-separated list when the unit names several directories.
-        let first = dirs.to_string_lossy().split(':').next().map(PathBuf::from);
+        // Split the raw bytes: a directory name need not be UTF-8.
+        let first = dirs
+            .as_bytes()
+            .split(|&b| b == b':')
+            .next()
+            .map(|d| PathBuf::from(std::ffi::OsStr::from_bytes(d)));
         if let Some(dir) = first.filter(|d| d.is_absolute()) {
             return Ok((dir, Origin::LogsDirectory));
         }
