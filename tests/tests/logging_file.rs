@@ -267,34 +267,44 @@ fn a_symlink_at_a_backup_name_is_left_alone_with_one_warning() {
     std::fs::write(&victim, "precious\n").expect("victim");
     let log = dir.path().join("logd.log");
     std::os::unix::fs::symlink(&victim, dir.path().join("logd.log.2")).expect("symlink");
-    let mut child = daemon(&[
-        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
-        ("SD_THREADS", "1"),
-        ("SD_LINES", "3000"),
-        ("SD_MAX_SIZE", "20000"),
-        ("SD_MAX_FILES", "3"),
-    ])
-    .spawn()
-    .expect("spawn");
+    // stdout gets every line (the files lose the old ones: `.1` is replaced at every rotation
+    // while `.2` is a link), so the warning is counted there.
+    let (child, mut out) = spawn_with_stdout(
+        &[
+            ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+            ("SD_STREAM", "1"),
+            ("SD_THREADS", "1"),
+            ("SD_LINES", "3000"),
+            ("SD_MAX_SIZE", "20000"),
+            ("SD_MAX_FILES", "3"),
+        ],
+        false,
+    );
+    let mut child = simple_daemon_tests::Reap(child);
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = out.read_to_string(&mut text);
+        text
+    });
     let names = [log.clone(), dir.path().join("logd.log.1")];
     assert!(wait_until(PATIENCE, || any_has(&names, "ALL DONE")));
-    kill(child.id(), libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
+    kill(child.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
+    let text = reader.join().expect("stdout reader");
     assert_eq!(read(&victim), "precious\n", "the link was followed");
     let link = std::fs::symlink_metadata(dir.path().join("logd.log.2")).expect("lstat");
     assert!(link.file_type().is_symlink(), "the link was replaced");
-    let warnings: usize = names
-        .iter()
-        .chain([&dir.path().join("logd.log.3")])
-        .map(|p| {
-            read(p)
-                .lines()
-                .filter(|l| l.contains(" - WARN - ") && l.contains("is a symbolic link"))
-                .count()
-        })
-        .sum();
-    // The warning may have rotated away with an old file, but it is never repeated.
-    assert!(warnings <= 1, "{warnings} warnings");
+    assert!(text.contains("ALL DONE 3000"), "stdout is not the whole log");
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains(" - WARN - ") && l.contains("is a symbolic link"))
+        .count();
+    assert_eq!(
+        warnings,
+        1,
+        "one warning, never repeated:\n{}",
+        fault_common::tail(&text)
+    );
 }
 
 #[test]
@@ -331,18 +341,25 @@ fn new_files_are_0640_and_new_directories_0750() {
     use std::os::unix::fs::PermissionsExt;
     let dir = TempDir::new("modes");
     let sub = dir.path().join("a/b");
-    let mut child = daemon(&[("SD_LOG_DIR", sub.to_str().expect("utf-8 path"))])
-        .spawn()
-        .expect("spawn");
+    let mut cmd = daemon(&[("SD_LOG_DIR", sub.to_str().expect("utf-8 path"))]);
+    // SAFETY: `umask` is async-signal-safe and touches nothing but the child's own mask.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().expect("spawn");
     let log = sub.join("logd.log");
     assert!(wait_until(PATIENCE, || read(&log).contains("Mode: PASSIVE")));
     kill(child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, PATIENCE).code(), Some(0));
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
-    // The umask may only take bits away.
-    assert_eq!(mode(&log) & !0o640, 0, "file mode {:o}", mode(&log));
-    assert_eq!(mode(&sub) & !0o750, 0, "dir mode {:o}", mode(&sub));
-    assert_eq!(mode(&dir.path().join("a")) & !0o750, 0);
+    // With no umask, the modes are exactly those asked for.
+    assert_eq!(mode(&log), 0o640, "file mode {:o}", mode(&log));
+    assert_eq!(mode(&sub), 0o750, "dir mode {:o}", mode(&sub));
+    let a = dir.path().join("a");
+    assert_eq!(mode(&a), 0o750, "dir mode {:o}", mode(&a));
 }
 
 /// Spawn with stdout on a pipe; with `journal`, `$JOURNAL_STREAM` names that pipe.
@@ -544,7 +561,10 @@ fn a_non_utf8_logs_directory_is_used_byte_for_byte() {
         "no log at {:?}; the directory has {:?}",
         log,
         std::fs::read_dir(dir.path())
-            .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect::<Vec<_>>())
+            .map(|d| d
+                .filter_map(Result::ok)
+                .map(|e| e.file_name())
+                .collect::<Vec<_>>())
             .unwrap_or_default()
     );
     assert!(wait_until(PATIENCE, || read(&log).contains("tick 5")));
@@ -569,5 +589,72 @@ fn a_non_utf8_logs_directory_is_used_byte_for_byte() {
         .filter_map(Result::ok)
         .map(|e| e.file_name())
         .collect();
-    assert_eq!(names, vec![std::ffi::OsStr::from_bytes(b"caf\xe9").to_owned()], "only the raw name");
+    assert_eq!(
+        names,
+        vec![std::ffi::OsStr::from_bytes(b"caf\xe9").to_owned()],
+        "only the raw name"
+    );
+}
+
+/// Milliseconds since the epoch of a stamp `2018-11-27 13:47:59,971` read as UTC.
+fn utc_millis(stamp: &str) -> Option<i64> {
+    let n = |r: std::ops::Range<usize>| stamp.get(r)?.parse::<i64>().ok();
+    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
+    let (hh, mm, ss, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?);
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + hh) * 60 + mm) * 60_000 + ss * 1000 + ms)
+}
+
+#[test]
+fn time_stamps_follow_the_wall_clock() {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    let now_ms = || {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as i64
+    };
+    assert_eq!(utc_millis("2018-11-27 13:47:59,971"), Some(1_543_326_479_971));
+    let dir = TempDir::new("stamps");
+    let log = dir.path().join("logd.log");
+    let start = now_ms();
+    let mut cmd = daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_TICK_LOG", "1"),
+    ]);
+    cmd.env("TZ", "UTC");
+    let mut child = simple_daemon_tests::Reap(cmd.spawn().expect("spawn"));
+    // Longer than two seconds: the stamps must cross at least two second boundaries.
+    std::thread::sleep(Duration::from_millis(2300));
+    kill(child.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
+    let end = now_ms();
+    let text = read(&log);
+    let stamps: Vec<i64> = text
+        .lines()
+        .map(|l| utc_millis(l).unwrap_or_else(|| panic!("no stamp in {l:?}")))
+        .collect();
+    let (first, last) = (stamps[0], stamps[stamps.len() - 1]);
+    assert!(
+        start <= first && last <= end,
+        "stamps {first}..{last} outside the test's window {start}..{end}"
+    );
+    for s in &stamps {
+        assert!((start..=end).contains(s), "stamp {s} outside {start}..{end}");
+    }
+    assert!(
+        last - first >= 2000,
+        "a run of {} ms has stamps over {} ms only:\n{}",
+        end - start,
+        last - first,
+        fault_common::tail(&text)
+    );
+    let seconds: std::collections::BTreeSet<i64> = stamps.iter().map(|s| s / 1000).collect();
+    assert!(seconds.len() >= 3, "stamps from {} seconds only", seconds.len());
 }

@@ -257,13 +257,7 @@ impl Clock {
             return;
         }
         self.secs = Some(secs);
-        let Some(t) = Local.timestamp_opt(secs, 0).earliest() else {
-            return;
-        };
-        let mut date = Cursor::new(&mut self.date);
-        let _ = write!(date, "{}", t.format("%Y-%m-%d %H:%M:%S"));
-        let mut sys = Cursor::new(&mut self.syslog);
-        let _ = write!(sys, "{}", t.format("%b %e %H:%M:%S"));
+        stamps(&Local, secs, &mut self.date, &mut self.syslog);
     }
 
     /// Append `2018-11-27 13:47:59,971` for `now`.
@@ -285,6 +279,19 @@ impl Clock {
         self.refresh(now.secs);
         out.extend_from_slice(&self.syslog);
     }
+}
+
+/// Format second `secs` in `tz`: `2018-11-27 13:47:59` into `date`, `Nov 27 13:47:59` into
+/// `syslog`; both are left as they are when `tz` has no such time.
+fn stamps<Tz: TimeZone>(tz: &Tz, secs: i64, date: &mut [u8; 19], syslog: &mut [u8; 15])
+where
+    Tz::Offset: fmt::Display,
+{
+    let Some(t) = tz.timestamp_opt(secs, 0).earliest() else {
+        return;
+    };
+    let _ = write!(Cursor::new(date), "{}", t.format("%Y-%m-%d %H:%M:%S"));
+    let _ = write!(Cursor::new(syslog), "{}", t.format("%b %e %H:%M:%S"));
 }
 
 /// A `fmt::Write` into a fixed array (excess is dropped; the formats used fit exactly).
@@ -387,6 +394,52 @@ mod tests {
             .expect("has message");
         assert_eq!(&out[r], b"panicked at a.rs:1:2:\nboom");
         assert_eq!(out, b"[ERROR] panicked at a.rs:1:2:\nboom");
+    }
+
+    #[test]
+    fn exact_stamps_in_utc() {
+        let (mut date, mut sys) = ([0u8; 19], [0u8; 15]);
+        stamps(&chrono::Utc, 1_543_326_479, &mut date, &mut sys);
+        assert_eq!(&date, b"2018-11-27 13:47:59");
+        assert_eq!(&sys, b"Nov 27 13:47:59");
+        // A one-digit day is padded with a space (RFC 3164), the date with a zero.
+        stamps(&chrono::Utc, 1_709_251_199, &mut date, &mut sys);
+        assert_eq!(&date, b"2024-02-29 23:59:59");
+        stamps(&chrono::Utc, 1_709_251_200, &mut date, &mut sys);
+        assert_eq!(&date, b"2024-03-01 00:00:00");
+        assert_eq!(&sys, b"Mar  1 00:00:00");
+    }
+
+    #[test]
+    fn the_clock_follows_every_second() {
+        // The cache must renew itself each second: every stamp equals a fresh formatting.
+        let mut c = Clock::new();
+        for (secs, millis) in [
+            (1_543_326_479, 999),
+            (1_543_326_480, 0),
+            (1_543_326_480, 5),
+            (1_543_326_541, 42),
+            (1_543_326_479, 1),
+        ] {
+            let mut out = Vec::new();
+            c.write_time(&mut out, Now { secs, millis });
+            let want = Local
+                .timestamp_opt(secs, millis * 1_000_000)
+                .earliest()
+                .expect("a local time")
+                .format("%Y-%m-%d %H:%M:%S,%3f")
+                .to_string();
+            assert_eq!(String::from_utf8_lossy(&out), want);
+            let mut sys = Vec::new();
+            c.write_syslog(&mut sys, Now { secs, millis });
+            let want = Local
+                .timestamp_opt(secs, 0)
+                .earliest()
+                .expect("a local time")
+                .format("%b %e %H:%M:%S")
+                .to_string();
+            assert_eq!(String::from_utf8_lossy(&sys), want);
+        }
     }
 
     #[test]
