@@ -1,6 +1,14 @@
-//! Emit the code: the user's item untouched, one `impl Daemon`, and one `fn main` that calls
-//! `__private::main` with a literal builder chain. On error: the item, a stub `fn main` and the
+//! Emit the code: the user's item untouched, one `impl Daemon`, and one `fn main` that ends a
+//! literal builder chain in `SimpleDaemon::main`. On error: the item, a stub `fn main` and the
 //! `compile_error!`s, so one mistake gives one error.
+//!
+//! The glue in `impl Daemon for Worker` calls `Worker::tick`, which resolves to the inherent
+//! method, or, when there is none (compiled out by a `#[cfg]`), to the trait's own `tick`: a call
+//! of itself. `valid` refuses `#[cfg]` on the recognised methods, with the reason; for what the
+//! macro cannot see, the impl denies `unconditional_recursion`, so such a call is a compile
+//! error, never a daemon spinning at run time. (Naming the methods in a module without traits in
+//! scope would also do, but a module cannot name a type declared in a function body, as in a
+//! doc test.)
 
 use proc_macro2::{Delimiter, Group, Literal, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
@@ -32,8 +40,13 @@ pub(crate) fn daemon(args: TokenStream, input: TokenStream) -> TokenStream {
 
 /// The user's item, a `fn main` so that "`main` function not found" does not follow the real
 /// error, and the errors.
+///
+/// An impl of a type named through another crate is left out: rustc would reject it too (E0116),
+/// a second error saying less than the macro's.
 fn fallback(input: TokenStream, item: Option<&Item>, e: &syn::Error) -> TokenStream {
     let errors = e.to_compile_error();
+    let foreign = matches!(item, Some(Item::Impl(i)) if valid::foreign_path(&i.self_ty).is_some());
+    let input = (!foreign).then_some(input);
     let is_main = matches!(item, Some(Item::Fn(f)) if f.sig.ident == "main");
     let main = (!is_main).then(|| {
         quote!(
@@ -64,18 +77,24 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
         } => {
             let ty = type_prefix(self_ty);
             let init = match state {
-                State::TryNew => quote!(#ty::new),
-                State::New => {
-                    quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#ty::new()))
+                // The type system says whether `new`'s return type is `Self` or a `Result` of it,
+                // on that type.
+                State::New(ret) => {
+                    let new_state = respan(quote!(#p::new_state::<#self_ty, _>(#ty::new())), *ret);
+                    quote!(|| #new_state)
                 }
+                // No `new` here: `Default`, with an error on the type that says where `new` is
+                // looked for.
                 State::Default => {
-                    let default =
-                        quote_spanned!(self_ty.span()=> <#self_ty as ::core::default::Default>::default());
-                    quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#default))
+                    let default_state = respan(quote!(#p::default_state::<#self_ty>), self_ty.span());
+                    quote!(|| #default_state())
                 }
             };
-            let on_stop = on_stop.then(|| quote!(fn on_stop(&mut self) { #ty::on_stop(self) }));
-            let on_reload = on_reload.then(|| quote!(fn on_reload(&mut self) { #ty::on_reload(self) }));
+            // Each forwarding method is spanned on the user's method, where a call of itself
+            // (the inherent method compiled out) is reported.
+            let on_stop = on_stop.map(|at| respan(quote!(fn on_stop(&mut self) { #ty::on_stop(self) }), at));
+            let on_reload =
+                on_reload.map(|at| respan(quote!(fn on_reload(&mut self) { #ty::on_reload(self) }), at));
             let call = match ctx_arg(tick) {
                 Some(ctx) => quote!(#ty::tick(self, #ctx)),
                 None => quote!(#ty::tick(self)),
@@ -108,8 +127,12 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
                 // reported there, once, rather than also on the attribute.
                 sig = respan(sig, ret.span());
                 body.set_span(ret.span());
+            } else {
+                sig = respan(sig, tick.name);
+                body.set_span(tick.name);
             }
             let daemon_impl = quote! {
+                #[deny(unconditional_recursion)]
                 impl #p::Daemon for #self_ty {
                     #error
                     #sig #body
@@ -146,7 +169,7 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
         #input
         #daemon_impl
         fn main() -> #p::Exit {
-            #p::main(#builder, ::core::env!("CARGO_PKG_VERSION"), #init)
+            #builder.main(#init)
         }
     }
 }
@@ -197,7 +220,7 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
             )
         },
     };
-    let mut chain = quote!(#p::SimpleDaemon::new(#name));
+    let mut chain = quote!(#p::SimpleDaemon::new(#name).version(::core::env!("CARGO_PKG_VERSION")));
     if let Some((mode, _)) = &args.mode {
         let variant = match mode {
             Mode::Passive => quote!(Passive),

@@ -17,8 +17,9 @@ pub(crate) enum Plan<'a> {
         self_ty: &'a Type,
         state: State,
         tick: Tick<'a>,
-        on_stop: bool,
-        on_reload: bool,
+        /// The span of each hook's name, when the hook is present.
+        on_stop: Option<Span>,
+        on_reload: Option<Span>,
     },
     /// A free `fn tick()`.
     Fn { tick: Tick<'a> },
@@ -28,14 +29,15 @@ pub(crate) enum Plan<'a> {
 pub(crate) enum State {
     /// `Default::default()`.
     Default,
-    /// `fn new() -> Self`.
-    New,
-    /// `fn new() -> Result<Self, E>`.
-    TryNew,
+    /// `fn new()`, returning `Self` or `Result<Self, E>` under any name: the span of its return
+    /// type, where the type system's verdict on it is reported.
+    New(Span),
 }
 
 /// The shape of `tick`.
 pub(crate) struct Tick<'a> {
+    /// The span of the name `tick`.
+    pub(crate) name: Span,
     /// The span of the `&Context` parameter's type, when `tick` takes one.
     pub(crate) ctx: Option<Span>,
     /// The return type, when one is written.
@@ -102,26 +104,35 @@ fn check_impl<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Plan<'a> {
             "a daemon's impl block cannot be generic: `main` must build one concrete type",
         ));
     }
+    if let Some(path) = foreign_path(&imp.self_ty) {
+        errors.push(foreign_type(path));
+    }
+    for m in item::methods(imp) {
+        if [TICK, NEW, ON_STOP, ON_RELOAD].iter().any(|n| m.sig.ident == n) {
+            check_no_cfg(m, errors);
+        }
+    }
     let tick = match item::method(imp, TICK) {
         Some(m) => check_tick(&m.sig, true, errors),
         None => {
             errors.push(missing_tick(imp));
             Tick {
+                name: imp.self_ty.span(),
                 ctx: None,
                 output: None,
             }
         }
     };
     let state = match item::method(imp, NEW) {
-        Some(m) => check_new(m, &imp.self_ty, errors),
+        Some(m) => check_new(m, errors),
         None => State::Default,
     };
     let on_stop = item::method(imp, ON_STOP)
         .inspect(|m| check_hook(m, errors))
-        .is_some();
+        .map(|m| m.sig.ident.span());
     let on_reload = item::method(imp, ON_RELOAD)
         .inspect(|m| check_hook(m, errors))
-        .is_some();
+        .map(|m| m.sig.ident.span());
     Plan::Impl {
         self_ty: &imp.self_ty,
         state,
@@ -193,14 +204,16 @@ fn check_tick<'a>(sig: &'a Signature, method: bool, errors: &mut Errors) -> Tick
         match inputs.peek() {
             Some(FnArg::Receiver(r)) => {
                 inputs.next();
-                let ok = matches!(&r.kind, ReceiverKind::Reference(_, _, Some(_)));
-                if !ok {
+                if !mut_ref_receiver(r) {
                     let found = match &r.kind {
                         ReceiverKind::Reference(..) => "`&self`: a tick may change the daemon's state",
                         ReceiverKind::Value => {
                             "`self`: the daemon calls it again and again on the same state"
                         }
-                        _ => "a typed `self`",
+                        ReceiverKind::Typed(_, ty) if matches!(&**ty, Type::Reference(_)) => {
+                            "`self: &Self`: a tick may change the daemon's state"
+                        }
+                        _ => "a `self` of this type: the daemon holds the state and lends it to each tick",
                     };
                     errors.push(syn::Error::new_spanned(
                         r,
@@ -252,10 +265,14 @@ fn check_tick<'a>(sig: &'a Signature, method: bool, errors: &mut Errors) -> Tick
         ReturnType::Default => None,
         ReturnType::Type(_, ty) => Some(&**ty),
     };
-    Tick { ctx, output }
+    Tick {
+        name: sig.ident.span(),
+        ctx,
+        output,
+    }
 }
 
-fn check_new(m: &ImplItemFn, self_ty: &Type, errors: &mut Errors) -> State {
+fn check_new(m: &ImplItemFn, errors: &mut Errors) -> State {
     let sig = &m.sig;
     check_plain(sig, errors);
     if !sig.inputs.is_empty() {
@@ -265,31 +282,75 @@ fn check_new(m: &ImplItemFn, self_ty: &Type, errors: &mut Errors) -> State {
              one and implement `Default`, or read the settings inside `new`)",
         ));
     }
-    const RETURNS: &str = "`new` must return `Self` or `Result<Self, E>` where `E: Display`";
     match &sig.output {
         ReturnType::Default => {
-            errors.push(syn::Error::new(sig.ident.span(), RETURNS));
-            State::New
+            errors.push(syn::Error::new(
+                sig.ident.span(),
+                "`new` must return `Self` or `Result<Self, E>` where `E: Display`: \
+                 `fn new() -> Self`",
+            ));
+            State::New(sig.ident.span())
         }
-        ReturnType::Type(_, ty) => match last_ident(ty) {
-            Some(id) if id == "Self" || last_ident(self_ty).is_some_and(|s| s == id) => State::New,
-            Some(id) if id == "Result" => State::TryNew,
-            _ => {
-                errors.push(syn::Error::new_spanned(ty, RETURNS));
-                State::New
-            }
-        },
+        // Whether it is `Self`, a `Result<Self, E: Display>` or an alias of one is for the type
+        // system to say (`__private::NewReturn`), on this type: the macro cannot see through an
+        // alias.
+        ReturnType::Type(_, ty) => State::New(ty.span()),
     }
+}
+
+/// `#[cfg]` on a method the macro calls: the glue would call it whether or not it is compiled
+/// in, and without it `Worker::tick` is the `Daemon` trait's own method (see `expand`, which
+/// makes that a compile error too); this says why, on the attribute.
+fn check_no_cfg(m: &ImplItemFn, errors: &mut Errors) {
+    let name = &m.sig.ident;
+    for attr in &m.attrs {
+        if is_cfg(attr) {
+            errors.push(syn::Error::new_spanned(
+                attr,
+                format!(
+                    "#[daemon] cannot follow `#[cfg]` on `{name}`: it calls `{name}` whether or not \
+                     the condition keeps it. Keep `{name}` and put the condition inside its body \
+                     (`#[cfg(...)] {{ ... }}` or `if cfg!(...) {{ ... }}`)"
+                ),
+            ));
+        }
+    }
+}
+
+/// `#[cfg(...)]`, or a `#[cfg_attr(pred, ...)]` that may produce one.
+fn is_cfg(attr: &syn::Attribute) -> bool {
+    let path = attr.path();
+    if path.is_ident("cfg") {
+        return true;
+    }
+    let syn::Meta::List(list) = &attr.meta else {
+        return false;
+    };
+    if !path.is_ident("cfg_attr") {
+        return false;
+    }
+    // `cfg_attr(predicate, attr, attr, ...)`: after the first top-level comma, each attribute
+    // starts with its name.
+    let mut at_start = false;
+    let mut produces_cfg = false;
+    for tt in list.tokens.clone() {
+        match &tt {
+            proc_macro2::TokenTree::Punct(p) if p.as_char() == ',' => at_start = true,
+            proc_macro2::TokenTree::Ident(i) if at_start => {
+                produces_cfg |= i == "cfg" || i == "cfg_attr";
+                at_start = false;
+            }
+            _ => at_start = false,
+        }
+    }
+    produces_cfg
 }
 
 fn check_hook(m: &ImplItemFn, errors: &mut Errors) {
     let sig = &m.sig;
     check_plain(sig, errors);
     let name = &sig.ident;
-    let good_receiver = matches!(
-        sig.inputs.first(),
-        Some(FnArg::Receiver(r)) if matches!(r.kind, ReceiverKind::Reference(_, _, Some(_)))
-    );
+    let good_receiver = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if mut_ref_receiver(r));
     if !good_receiver || sig.inputs.len() != 1 {
         errors.push(syn::Error::new_spanned(
             &sig.inputs,
@@ -307,6 +368,16 @@ fn check_hook(m: &ImplItemFn, errors: &mut Errors) {
     }
 }
 
+/// `&mut self`, `&'a mut self`, or `self: &mut T` (`&mut Self`, `&mut Worker`, `&mut` an alias:
+/// the type system checks `T` is the daemon's type, on `T`).
+fn mut_ref_receiver(r: &syn::Receiver) -> bool {
+    match &r.kind {
+        ReceiverKind::Reference(_, _, m) => m.is_some(),
+        ReceiverKind::Typed(_, ty) => matches!(&**ty, Type::Reference(t) if t.mutability.is_some()),
+        _ => false,
+    }
+}
+
 /// Where to report a wrong context type: the last identifier of a path (`Context` in
 /// `&simple_daemon::Context`, `str` in `&str`), else the type's first token.
 fn referent_span(ty: &Type) -> Span {
@@ -320,12 +391,36 @@ fn referent_span(ty: &Type) -> Span {
     }
 }
 
-/// The last identifier of a path type (`Self`, `Worker`, `Result` in `io::Result<Self>`).
-fn last_ident(ty: &Type) -> Option<&syn::Ident> {
-    match ty {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last().map(|s| &s.ident),
-        Type::Paren(p) => last_ident(&p.elem),
-        Type::Group(g) => last_ident(&g.elem),
-        _ => None,
-    }
+/// The self type's path when it names the type through other modules or crates
+/// (`mylib::Poller`, `::mylib::Poller`): almost always a type from another crate, for which
+/// neither the user's inherent impl nor the generated `impl Daemon` is allowed. (A path from
+/// `crate`, `self` or `super` is this crate's; a plain name may be an import, which the macro
+/// cannot tell.)
+pub(crate) fn foreign_path(ty: &Type) -> Option<&syn::Path> {
+    let Type::Path(p) = ty else { return None };
+    let first = p.path.segments.first()?;
+    let local = ["crate", "self", "super", "Self"]
+        .iter()
+        .any(|k| first.ident == k);
+    let through = p.path.leading_colon.is_some() || p.path.segments.len() > 1;
+    (p.qself.is_none() && through && !local).then_some(&p.path)
+}
+
+fn foreign_type(path: &syn::Path) -> syn::Error {
+    let shown = path.to_token_stream().to_string().replace(' ', "");
+    let name = path
+        .segments
+        .last()
+        .map_or_else(|| shown.clone(), |s| s.ident.to_string());
+    syn::Error::new_spanned(
+        path,
+        format!(
+            "#[daemon] needs a type defined in this crate, named by its plain name \
+             (`impl {name}`); `{shown}` names it through another crate or module. For a type \
+             defined in a library, keep its `impl Daemon` there and write this binary's main \
+             with the builder: `fn main() -> simple_daemon::Exit {{ \
+             simple_daemon::SimpleDaemon::new(\"{name}\").main({shown}::new) }}` (same command \
+             line); for a type in a module of this crate, `use` it and write `impl {name}`"
+        ),
+    )
 }

@@ -54,8 +54,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     }
 }
 
-/// What `__private::main` runs: handle the command line, else run the daemon.
-pub(crate) fn main<D, E, F>(builder: &SimpleDaemon, version: &str, init: F) -> Exit
+/// What [`SimpleDaemon::main`] runs: handle the command line, else run the daemon.
+fn main<D, E, F>(builder: &SimpleDaemon, init: F) -> Exit
 where
     D: crate::Daemon,
     E: std::fmt::Display,
@@ -77,8 +77,8 @@ where
         Err(e) => return config_failure(&e),
     };
     match cmd {
-        Command::Version => println!("{} {version}", config.name()),
-        Command::Help => print!("{}", help(&config, &prog, version)),
+        Command::Version => println!("{}", name_version(&config)),
+        Command::Help => print!("{}", help(&config, &prog)),
         Command::PrintUnit => match std::env::current_exe() {
             Ok(exe) => print!("{}", config.systemd_unit(&exe)),
             Err(e) => {
@@ -91,10 +91,18 @@ where
     Exit::Stopped
 }
 
-fn help(config: &Config, prog: &str, version: &str) -> String {
+/// `MyDaemon 1.2.0`, or the name alone when no version was given.
+fn name_version(config: &Config) -> String {
+    match config.version() {
+        Some(v) => format!("{} {v}", config.name()),
+        None => config.name().to_owned(),
+    }
+}
+
+fn help(config: &Config, prog: &str) -> String {
     let mut h = String::new();
     let name = config.name();
-    let _ = writeln!(h, "{name} {version}: a daemon built with simple-daemon.");
+    let _ = writeln!(h, "{}: a daemon built with simple-daemon.", name_version(config));
     let _ = writeln!(h);
     let _ = writeln!(h, "Usage: {prog} [--print-systemd-unit | --help | --version]");
     let _ = writeln!(h);
@@ -369,6 +377,48 @@ fn logs_directory(dir: &Path) -> Result<String, &Path> {
 }
 
 impl SimpleDaemon {
+    /// The generated binary's `main`: the command line, then [`run_with`](Self::run_with)`(init)`.
+    ///
+    /// Without arguments the daemon runs. `--help` (`-h`), `--version` (`-V`, with
+    /// [`version`](Self::version)) and `--print-systemd-unit` ([`Config::systemd_unit`]) print
+    /// and exit 0; any other argument is one sentence on stderr and [`Exit::Usage`] (64), before
+    /// any log file is opened. It is what `#[daemon]` expands to, so a daemon whose type lives in
+    /// a library (where `tests/` and other binaries can use it) keeps the same binary:
+    ///
+    /// ```no_run
+    /// # mod poller {
+    /// #     use simple_daemon::{Context, Daemon};
+    /// #     pub struct Poller { pub polls: u64 }
+    /// #     impl Poller {
+    /// #         pub fn new() -> std::io::Result<Self> { Ok(Poller { polls: 0 }) }
+    /// #     }
+    /// #     impl Daemon for Poller {
+    /// #         type Error = std::io::Error;
+    /// #         fn tick(&mut self, _ctx: &Context) -> std::io::Result<()> { self.polls += 1; Ok(()) }
+    /// #     }
+    /// # }
+    /// # use poller as mylib;
+    /// // src/main.rs of a package whose src/lib.rs defines `Poller` and its `impl Daemon`
+    /// use simple_daemon::{Exit, SimpleDaemon};
+    ///
+    /// fn main() -> Exit {
+    ///     SimpleDaemon::new("Poller")
+    ///         .version(env!("CARGO_PKG_VERSION"))
+    ///         .main(mylib::Poller::new)
+    /// }
+    /// ```
+    ///
+    /// `init` is what [`run_with`](Self::run_with) takes: a function returning
+    /// `Result<D, E>` (`E: Display`), called after logging is up and before `READY=1`.
+    pub fn main<D, E, F>(&self, init: F) -> Exit
+    where
+        D: crate::Daemon,
+        E: std::fmt::Display,
+        F: FnOnce() -> Result<D, E>,
+    {
+        main(self, init)
+    }
+
     /// The systemd unit `--print-systemd-unit` prints: [`Config::systemd_unit`] with this
     /// binary's own absolute path as `ExecStart=`.
     ///

@@ -96,6 +96,7 @@ pub struct SimpleDaemon {
     stop_timeout: Option<Duration>,
     buffered: bool,
     watchdog: Option<Duration>,
+    version: Option<String>,
 }
 
 /// A validated configuration, made by [`SimpleDaemon::config`].
@@ -116,6 +117,7 @@ pub struct Config {
     pub(crate) stop_timeout: Option<Duration>,
     pub(crate) buffered: bool,
     pub(crate) watchdog: Option<Duration>,
+    pub(crate) version: Option<String>,
 }
 
 impl SimpleDaemon {
@@ -138,6 +140,7 @@ impl SimpleDaemon {
             stop_timeout: None,
             buffered: false,
             watchdog: None,
+            version: None,
         }
     }
 
@@ -246,6 +249,22 @@ impl SimpleDaemon {
         self
     }
 
+    /// The binary's version, printed by `--version` and in `--help` ([`main`](Self::main));
+    /// default none (`--version` prints the name alone). `#[daemon]` passes the binary's
+    /// package version, `env!("CARGO_PKG_VERSION")`; a builder user does the same:
+    ///
+    /// ```
+    /// let config = simple_daemon::SimpleDaemon::new("Poller")
+    ///     .version(env!("CARGO_PKG_VERSION"))
+    ///     .config()?;
+    /// assert_eq!(config.version(), Some(env!("CARGO_PKG_VERSION")));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn version(mut self, version: impl Into<String>) -> Self {
+        self.version = Some(version.into());
+        self
+    }
+
     /// Check every setting and return the validated configuration.
     ///
     /// # Errors
@@ -319,6 +338,7 @@ impl SimpleDaemon {
             stop_timeout: self.stop_timeout,
             buffered: self.buffered,
             watchdog: self.watchdog,
+            version: self.version.clone(),
         })
     }
 }
@@ -359,6 +379,10 @@ impl Config {
     /// The watchdog period for a printed unit, if any.
     pub fn watchdog(&self) -> Option<Duration> {
         self.watchdog
+    }
+    /// The binary's version, if one was given ([`SimpleDaemon::version`]).
+    pub fn version(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 }
 

@@ -89,6 +89,53 @@
 //!   reads the log (`Received 15 signal.`, `Graceful Interrupt...`). The README's "Testing a
 //!   daemon" has the whole test.
 //!
+//! # A daemon whose type lives in a library
+//!
+//! `#[daemon]` needs its type in the binary crate. To keep the type in a library, where `tests/`
+//! and other binaries can use it, implement [`Daemon`] there and give the binary a one-line
+//! `main` with [`SimpleDaemon::main`]: the same command line (`--help`, `--version`,
+//! `--print-systemd-unit`) and the same run as the attribute's `main`.
+//!
+//! ```no_run
+//! // src/lib.rs (the crate `mylib`)
+//! # mod mylib {
+//! use simple_daemon::{Context, Daemon};
+//!
+//! pub struct Poller {
+//!     polls: u64,
+//! }
+//!
+//! impl Poller {
+//!     pub fn new() -> std::io::Result<Poller> {
+//!         Ok(Poller { polls: 0 })
+//!     }
+//! }
+//!
+//! impl Daemon for Poller {
+//!     type Error = std::io::Error;
+//!     fn tick(&mut self, _ctx: &Context) -> std::io::Result<()> {
+//!         self.polls += 1;
+//!         simple_daemon::log::info!("poll {}", self.polls);
+//!         Ok(())
+//!     }
+//! }
+//! # }
+//!
+//! // src/main.rs
+//! use simple_daemon::{Exit, SimpleDaemon};
+//! use std::time::Duration;
+//!
+//! fn main() -> Exit {
+//!     SimpleDaemon::new("Poller")
+//!         .version(env!("CARGO_PKG_VERSION"))
+//!         .interval(Duration::from_secs(30))
+//!         .main(mylib::Poller::new)
+//! }
+//! ```
+//!
+//! A test of the library then drives `tick` itself with [`Context::detached`], or spawns the
+//! built binary (`env!("CARGO_BIN_EXE_<name>")`) and signals it.
+//!
 //! # Exit statuses
 //!
 //! See [`Exit`]: 0 for a stop a signal asked for (escalated ones too), 1 for a tick error or a
@@ -218,15 +265,72 @@ pub mod __private {
         }
     }
 
-    /// The generated `main`: the command line (`--print-systemd-unit`, `--help`, `--version`;
-    /// anything else exits 64), else [`SimpleDaemon::run_with`]. `version` is the binary's
-    /// package version (`CARGO_PKG_VERSION` where `main` is generated).
-    pub fn main<D, E, F>(builder: SimpleDaemon, version: &str, init: F) -> Exit
+    /// The return types a `new` may have: `Self` or `Result<Self, E: Display>`, under any name
+    /// (an alias such as `io::Result<Self>` or a crate's own `Result<Self>`): the type system
+    /// decides, not the macro's reading of the tokens.
+    #[diagnostic::on_unimplemented(
+        message = "`new` must return `Self` or `Result<Self, E>` where `E: Display`, not `{Self}`",
+        label = "`new` returns `Self` or `Result<Self, E>`"
+    )]
+    pub trait NewReturn<S> {
+        /// The error type.
+        type Error: std::fmt::Display;
+        /// As a `Result`.
+        fn into_result(self) -> Result<S, Self::Error>;
+    }
+
+    impl<S> NewReturn<S> for S {
+        type Error = std::convert::Infallible;
+        #[inline]
+        fn into_result(self) -> Result<S, Self::Error> {
+            Ok(self)
+        }
+    }
+
+    impl<S, E: std::fmt::Display> NewReturn<S> for Result<S, E> {
+        type Error = E;
+        #[inline]
+        fn into_result(self) -> Result<S, E> {
+            self
+        }
+    }
+
+    /// What `new` returned, as the `Result` that `run_with`'s `init` returns. The error is
+    /// boxed so that `init`'s type holds whatever `new` returns: a wrong return type is one
+    /// error, here, and not a second one where `main` is called.
+    #[inline]
+    pub fn new_state<'e, S, R>(returned: R) -> Result<S, Box<dyn std::fmt::Display + 'e>>
     where
-        D: Daemon,
-        E: std::fmt::Display,
-        F: FnOnce() -> Result<D, E>,
+        R: NewReturn<S>,
+        R::Error: 'e,
     {
-        crate::cli::main(&builder, version, init)
+        returned.into_result().map_err(|e| Box::new(e) as _)
+    }
+
+    /// The state of an impl block without `new`: `Default`. The message says what the macro
+    /// cannot see: a `new` in another impl block.
+    #[diagnostic::on_unimplemented(
+        message = "`#[daemon]` builds the state with `new` from this impl block, else `Default`; \
+                   `{Self}` has neither here (a `new` in another impl block is not seen)",
+        label = "no `fn new` in this impl block, and no `Default` for `{Self}`",
+        note = "add `fn new() -> Self` (or `-> Result<Self, E>`) to this impl block, or implement \
+                `Default` for `{Self}`"
+    )]
+    pub trait DefaultState: Sized {
+        /// `Default::default()`.
+        fn default_state() -> Self;
+    }
+
+    impl<S: Default> DefaultState for S {
+        #[inline]
+        fn default_state() -> Self {
+            S::default()
+        }
+    }
+
+    /// The `init` of a state built by [`DefaultState`].
+    #[inline]
+    pub fn default_state<S: DefaultState>() -> Result<S, std::convert::Infallible> {
+        Ok(S::default_state())
     }
 }

@@ -12,6 +12,8 @@
 //! [`SimpleDaemon`] from the `SD_*` variables they all give the same meaning
 //! ([`builder_from_env`], [`timing_from_env`]).
 
+pub mod poller;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::str::FromStr;

@@ -1,4 +1,4 @@
-//! The generated binary's command line (`__private::main`, what `#[daemon]`'s `main` calls):
+//! The generated binary's command line (`SimpleDaemon::main`, what `#[daemon]`'s `main` calls):
 //! `--print-systemd-unit`, `--help`, `--version`, and exit 64 with one sentence for anything else.
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! A test daemon for the systemd tests (notify peer, systemd in nspawn). It starts through
-//! `simple_daemon::__private::main`, the function `#[daemon]`'s generated `main` calls, so it has
+//! `SimpleDaemon::main`, the function `#[daemon]`'s generated `main` calls, so it has
 //! the generated binary's command line (`--print-systemd-unit`, `--help`, `--version`).
 //! Configured by environment variables. Common variables: see
 //! `simple_daemon_tests::builder_from_env` (`SD_LOG_DIR`, `SD_MODE`, `SD_STREAM`) and
@@ -82,7 +82,7 @@ fn main() -> Exit {
     if let Some(s) = env_var("SD_SYSLOG_SOCKET") {
         b = b.syslog_socket(s);
     }
-    simple_daemon::__private::main(b, env!("CARGO_PKG_VERSION"), || {
+    b.version(env!("CARGO_PKG_VERSION")).main(|| {
         if let Some(d) = env_ms("SD_NEW_MS") {
             info!("building state");
             std::thread::sleep(d);

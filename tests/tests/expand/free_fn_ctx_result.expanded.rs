@@ -4,11 +4,10 @@ fn tick(ctx: &Context) -> Result<(), std::fmt::Error> {
     Ok(())
 }
 fn main() -> ::simple_daemon::__private::Exit {
-    ::simple_daemon::__private::main(
-        ::simple_daemon::__private::SimpleDaemon::new("Stateless")
-            .level(::simple_daemon::__private::LevelFilter::Warn),
-        "0.0.0",
-        || ::core::result::Result::Ok::<
+    ::simple_daemon::__private::SimpleDaemon::new("Stateless")
+        .version("0.0.0")
+        .level(::simple_daemon::__private::LevelFilter::Warn)
+        .main(|| ::core::result::Result::Ok::<
             _,
             ::core::convert::Infallible,
         >(
@@ -20,6 +19,5 @@ fn main() -> ::simple_daemon::__private::Exit {
             > as ::simple_daemon::__private::TickReturn>::into_result(
                 tick(__simple_daemon_ctx),
             )),
-        ),
-    )
+        ))
 }

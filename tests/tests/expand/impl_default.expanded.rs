@@ -10,6 +10,7 @@ impl ::core::default::Default for Worker {
 impl Worker {
     fn tick(&mut self) {}
 }
+#[deny(unconditional_recursion)]
 impl ::simple_daemon::__private::Daemon for Worker {
     type Error = ::core::convert::Infallible;
     fn tick(
@@ -21,12 +22,7 @@ impl ::simple_daemon::__private::Daemon for Worker {
     }
 }
 fn main() -> ::simple_daemon::__private::Exit {
-    ::simple_daemon::__private::main(
-        ::simple_daemon::__private::SimpleDaemon::new("Worker"),
-        "0.0.0",
-        || ::core::result::Result::Ok::<
-            _,
-            ::core::convert::Infallible,
-        >(<Worker as ::core::default::Default>::default()),
-    )
+    ::simple_daemon::__private::SimpleDaemon::new("Worker")
+        .version("0.0.0")
+        .main(|| ::simple_daemon::__private::default_state::<Worker>())
 }

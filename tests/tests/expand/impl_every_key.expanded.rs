@@ -10,6 +10,7 @@ impl ::core::default::Default for Worker {
 impl Worker {
     fn tick(&mut self) {}
 }
+#[deny(unconditional_recursion)]
 impl ::simple_daemon::__private::Daemon for Worker {
     type Error = ::core::convert::Infallible;
     fn tick(
@@ -21,25 +22,20 @@ impl ::simple_daemon::__private::Daemon for Worker {
     }
 }
 fn main() -> ::simple_daemon::__private::Exit {
-    ::simple_daemon::__private::main(
-        ::simple_daemon::__private::SimpleDaemon::new("MyDaemon")
-            .mode(::simple_daemon::__private::Mode::Passive)
-            .interval(::core::time::Duration::from_millis(1500))
-            .level(::simple_daemon::__private::LevelFilter::Info)
-            .log_path("/var/log/my-daemon")
-            .log_name("my.log")
-            .log_format("{time} [{pid}] {level}: {message}")
-            .stream(true)
-            .syslog(true)
-            .buffered(false)
-            .max_log_size(65536)
-            .max_log_files(5)
-            .stop_timeout(::core::time::Duration::from_secs(30))
-            .watchdog(::core::time::Duration::from_secs(60)),
-        "0.0.0",
-        || ::core::result::Result::Ok::<
-            _,
-            ::core::convert::Infallible,
-        >(<Worker as ::core::default::Default>::default()),
-    )
+    ::simple_daemon::__private::SimpleDaemon::new("MyDaemon")
+        .version("0.0.0")
+        .mode(::simple_daemon::__private::Mode::Passive)
+        .interval(::core::time::Duration::from_millis(1500))
+        .level(::simple_daemon::__private::LevelFilter::Info)
+        .log_path("/var/log/my-daemon")
+        .log_name("my.log")
+        .log_format("{time} [{pid}] {level}: {message}")
+        .stream(true)
+        .syslog(true)
+        .buffered(false)
+        .max_log_size(65536)
+        .max_log_files(5)
+        .stop_timeout(::core::time::Duration::from_secs(30))
+        .watchdog(::core::time::Duration::from_secs(60))
+        .main(|| ::simple_daemon::__private::default_state::<Worker>())
 }

@@ -14,6 +14,7 @@ impl Worker {
     fn on_stop(&mut self) {}
     fn on_reload(&mut self) {}
 }
+#[deny(unconditional_recursion)]
 impl ::simple_daemon::__private::Daemon for Worker {
     type Error = <Result<(), String> as ::simple_daemon::__private::TickReturn>::Error;
     fn tick(
@@ -35,10 +36,8 @@ impl ::simple_daemon::__private::Daemon for Worker {
     }
 }
 fn main() -> ::simple_daemon::__private::Exit {
-    ::simple_daemon::__private::main(
-        ::simple_daemon::__private::SimpleDaemon::new("Worker")
-            .mode(::simple_daemon::__private::Mode::Aggressive),
-        "0.0.0",
-        || ::core::result::Result::Ok::<_, ::core::convert::Infallible>(Worker::new()),
-    )
+    ::simple_daemon::__private::SimpleDaemon::new("Worker")
+        .version("0.0.0")
+        .mode(::simple_daemon::__private::Mode::Aggressive)
+        .main(|| ::simple_daemon::__private::new_state::<Worker, _>(Worker::new()))
 }

@@ -12,6 +12,7 @@ impl Worker {
         std::fs::metadata(&self.dir).map(drop)
     }
 }
+#[deny(unconditional_recursion)]
 impl ::simple_daemon::__private::Daemon for Worker {
     type Error = <std::io::Result<()> as ::simple_daemon::__private::TickReturn>::Error;
     fn tick(
@@ -24,10 +25,8 @@ impl ::simple_daemon::__private::Daemon for Worker {
     }
 }
 fn main() -> ::simple_daemon::__private::Exit {
-    ::simple_daemon::__private::main(
-        ::simple_daemon::__private::SimpleDaemon::new("Worker")
-            .interval(::core::time::Duration::from_secs(300)),
-        "0.0.0",
-        Worker::new,
-    )
+    ::simple_daemon::__private::SimpleDaemon::new("Worker")
+        .version("0.0.0")
+        .interval(::core::time::Duration::from_secs(300))
+        .main(|| ::simple_daemon::__private::new_state::<Worker, _>(Worker::new()))
 }
