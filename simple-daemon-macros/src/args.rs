@@ -477,14 +477,15 @@ fn level(key: &Ident, value: Value) -> syn::Result<Level> {
     }
 }
 
-/// A duration string, `"500ms"`, `"60s"`, `"5m"`, `"1h"`, in milliseconds; greater than zero.
+/// A duration string, `"500ms"`, `"60s"`, `"5m"`, `"1h"`, `"1d"`, in milliseconds; greater than
+/// zero.
 fn duration(key: &Ident, value: Value, example: &str) -> syn::Result<u64> {
     if let Value::Lit(Lit::Int(i)) = &value {
         return Err(value_error(
             key,
             &value,
             format!(
-                "expected a string with a unit: `{key} = \"{}s\"` (units: ms, s, m, h)",
+                "expected a string with a unit: `{key} = \"{}s\"` (units: ms, s, m, h, d)",
                 i.base10_digits()
             ),
         ));
@@ -505,36 +506,43 @@ fn duration(key: &Ident, value: Value, example: &str) -> syn::Result<u64> {
     Ok(ms)
 }
 
+/// The units of a duration and their length in milliseconds.
+const DURATION_UNITS: &[(&str, u64)] = &[
+    ("ms", 1),
+    ("s", 1_000),
+    ("m", 60_000),
+    ("h", 3_600_000),
+    ("d", 86_400_000),
+];
+
+/// `"500ms"`, `"60s"`, `"5m"`, `"1h"`, `"1d"`, with or without spaces before the unit
+/// (`"5 s"`). A hint is made from the digits and the unit separately, so `"5 sec"` suggests
+/// `"5s"`, not the nearest whole string.
 fn parse_duration(s: &str) -> Result<u64, String> {
-    const UNITS: &[(&str, u64)] = &[("ms", 1), ("s", 1_000), ("m", 60_000), ("h", 3_600_000)];
+    const UNITS: &str = "ms, s, m, h, d";
     let digits = s.bytes().take_while(u8::is_ascii_digit).count();
-    let (number, unit) = s.split_at(digits);
+    let (number, rest) = s.split_at(digits);
+    let unit = rest.trim_start_matches(' ');
     if number.is_empty() {
         return Err(format!(
-            "invalid duration {s:?}: expected a whole number and a unit, like \"500ms\", \"60s\", \"5m\", \"1h\""
+            "invalid duration {s:?}: expected a whole number and a unit, like \"500ms\", \"60s\", \"5m\", \"1h\", \"1d\""
         ));
     }
-    if unit.starts_with('.') {
+    if unit.starts_with(['.', ',']) {
         return Err(format!(
             "invalid duration {s:?}: whole numbers only; use a smaller unit, like \"1500ms\""
         ));
     }
     if unit.is_empty() {
         return Err(format!(
-            "duration {s:?} has no unit: write \"{number}s\" (units: ms, s, m, h)"
+            "duration {s:?} has no unit: write \"{number}s\" (units: {UNITS})"
         ));
     }
-    let Some(&(_, factor)) = UNITS.iter().find(|(u, _)| *u == unit) else {
-        let near = match unit.trim().to_lowercase().as_str() {
-            "sec" | "secs" | "second" | "seconds" => Some("s"),
-            "min" | "mins" | "minute" | "minutes" => Some("m"),
-            "hr" | "hrs" | "hour" | "hours" => Some("h"),
-            "msec" | "msecs" | "millis" | "milliseconds" => Some("ms"),
-            _ => nearest(unit, UNITS.iter().map(|(u, _)| *u)),
-        };
+    let Some(&(_, factor)) = DURATION_UNITS.iter().find(|(u, _)| *u == unit) else {
+        let near = duration_unit_hint(unit);
         let hint = near.map_or(String::new(), |u| format!("; did you mean \"{number}{u}\"?"));
         return Err(format!(
-            "unknown unit {unit:?} in duration {s:?}{hint} Units: ms, s, m, h"
+            "unknown unit {unit:?} in duration {s:?}{hint} Units: {UNITS}"
         ));
     };
     number
@@ -542,6 +550,46 @@ fn parse_duration(s: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(factor))
         .ok_or_else(|| format!("duration {s:?} is too large"))
+}
+
+/// The unit a misspelt or spelled-out duration unit most likely means: by name
+/// (`"sec"`, `"hours"`, `"S"`), else the nearest name (`"sce"`).
+fn duration_unit_hint(unit: &str) -> Option<&'static str> {
+    const NAMES: &[(&str, &str)] = &[
+        ("ms", "ms"),
+        ("msec", "ms"),
+        ("msecs", "ms"),
+        ("millis", "ms"),
+        ("millisecond", "ms"),
+        ("milliseconds", "ms"),
+        ("s", "s"),
+        ("sec", "s"),
+        ("secs", "s"),
+        ("second", "s"),
+        ("seconds", "s"),
+        ("m", "m"),
+        ("min", "m"),
+        ("mins", "m"),
+        ("minute", "m"),
+        ("minutes", "m"),
+        ("h", "h"),
+        ("hr", "h"),
+        ("hrs", "h"),
+        ("hour", "h"),
+        ("hours", "h"),
+        ("d", "d"),
+        ("day", "d"),
+        ("days", "d"),
+    ];
+    let word = unit.trim().trim_end_matches('.').to_lowercase();
+    let unit_of = |name: &str| NAMES.iter().find(|(n, _)| *n == name).map(|&(_, u)| u);
+    unit_of(&word).or_else(|| {
+        // A one- or two-letter word is too short for an edit distance to mean anything.
+        (word.chars().count() > 2)
+            .then(|| nearest(&word, NAMES.iter().map(|(n, _)| *n)))
+            .flatten()
+            .and_then(unit_of)
+    })
 }
 
 /// A size: an integer of bytes, or a string with an optional unit, greater than zero.
@@ -735,8 +783,25 @@ mod tests {
         assert_eq!(parse_duration("60s"), Ok(60_000));
         assert_eq!(parse_duration("5m"), Ok(300_000));
         assert_eq!(parse_duration("1h"), Ok(3_600_000));
+        assert_eq!(parse_duration("1d"), Ok(86_400_000));
+        assert_eq!(parse_duration("5 s"), Ok(5_000));
+        assert_eq!(parse_duration("250 ms"), Ok(250));
         assert!(parse_duration("60").is_err_and(|m| m.contains("\"60s\"")));
         assert!(parse_duration("1min").is_err_and(|m| m.contains("did you mean \"1m\"?")));
+        for (bad, meant) in [
+            ("5 sec", "5s"),
+            ("1 hr", "1h"),
+            ("2 days", "2d"),
+            ("30 Seconds", "30s"),
+            ("5S", "5s"),
+            ("100 msec", "100ms"),
+            ("3 mins", "3m"),
+            ("10 sce", "10s"),
+        ] {
+            let hint = format!("did you mean \"{meant}\"?");
+            assert!(parse_duration(bad).is_err_and(|m| m.contains(&hint)), "{bad}");
+        }
+        assert!(parse_duration("5 w").is_err_and(|m| !m.contains("did you mean")));
         assert!(parse_duration("1.5s").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("99999999999999999999h").is_err());
