@@ -172,7 +172,7 @@ impl Shared {
 }
 
 /// What a running daemon offers its `tick`: the stop request, an interruptible sleep, the name,
-/// and the systemd status line.
+/// the systemd status line and watchdog, and a way to stop the daemon from inside.
 ///
 /// The macro passes it to a `tick` that takes a second parameter `&simple_daemon::Context`; a
 /// hand-written [`Daemon`](crate::Daemon) gets it in [`tick`](crate::Daemon::tick).
@@ -189,6 +189,7 @@ impl Shared {
 /// assert!(!ctx.interrupted());
 /// assert!(ctx.sleep(Duration::from_millis(1))); // slept the whole time
 /// ctx.status("idle"); // sent to systemd only under a notify socket
+/// ctx.keep_alive(); // pings systemd's watchdog only when it asked for one
 /// ```
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -202,8 +203,9 @@ impl Context {
 
     /// A context that belongs to no running daemon: for unit tests of a `tick`.
     ///
-    /// It is never interrupted, its [`status`](Self::status) goes nowhere, and its
-    /// [`sleep`](Self::sleep) sleeps the whole time.
+    /// It is never interrupted by a signal (only by its own [`stop`](Self::stop)), its
+    /// [`status`](Self::status) and [`keep_alive`](Self::keep_alive) go nowhere, and its
+    /// [`sleep`](Self::sleep) sleeps the whole time unless it was stopped.
     pub fn detached(name: impl Into<String>) -> Self {
         Context::new(Arc::new(Shared::new(
             name.into(),
@@ -244,6 +246,59 @@ impl Context {
     /// Nothing is sent when `$NOTIFY_SOCKET` is unset.
     pub fn status(&self, status: &str) {
         self.shared.notify.status(status);
+    }
+
+    /// Tell systemd's watchdog that the daemon is alive, from inside a long tick.
+    ///
+    /// The tick loop pings the watchdog (`WATCHDOG=1`) between ticks, so that a hung tick is
+    /// caught; a tick that legitimately runs longer than `WatchdogSec=` calls this as it makes
+    /// progress. It is cheap (no lock, no system call unless a ping is due) and shares the
+    /// loop's rate limit: whoever calls, one ping goes out per half of `$WATCHDOG_USEC` at
+    /// most. Nothing is sent when systemd asked for no watchdog (`$WATCHDOG_USEC` unset, or
+    /// `$WATCHDOG_PID` naming another process).
+    ///
+    /// ```
+    /// use simple_daemon::Context;
+    ///
+    /// let ctx = Context::detached("Importer");
+    /// for batch in 0..3 {
+    ///     // ... import `batch` ...
+    ///     # let _ = batch;
+    ///     ctx.keep_alive(); // a no-op here: a detached context has no watchdog
+    /// }
+    /// ```
+    pub fn keep_alive(&self) {
+        self.shared.keep_alive(Instant::now());
+    }
+
+    /// Stop the daemon from inside: a passive stop, whatever the [`Mode`].
+    ///
+    /// Logs `Stop requested by the daemon.` and tells systemd `STOPPING=1`; from then on
+    /// [`interrupted`](Self::interrupted) is true and [`sleep`](Self::sleep) returns at once.
+    /// The tick in progress (the caller) runs to its end, no new tick starts, `on_stop` runs,
+    /// `Graceful Interrupt...` is logged and the process exits with status 0, as after a
+    /// SIGTERM to a passive daemon. A stop signal that arrives afterwards is a second stop
+    /// request, and escalates. Calling it again does nothing more. (`stop_timeout` bounds the
+    /// stops that signals request, not this one: the tick that asked is expected to return.)
+    ///
+    /// ```
+    /// use simple_daemon::Context;
+    ///
+    /// let ctx = Context::detached("Migrator");
+    /// assert!(!ctx.interrupted());
+    /// ctx.stop(); // e.g. the work is done, or the configuration is gone
+    /// assert!(ctx.interrupted());
+    /// assert!(!ctx.sleep(std::time::Duration::from_secs(60))); // returns at once
+    /// ```
+    pub fn stop(&self) {
+        let shared = &self.shared;
+        if shared.stop_requested() || shared.exiting() {
+            return;
+        }
+        // Logged before the stop is raised, so the line precedes every line of the stop.
+        log::info!("Stop requested by the daemon.");
+        shared.raise(STOP);
+        shared.announce_stopping();
     }
 }
 

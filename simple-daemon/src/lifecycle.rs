@@ -166,8 +166,8 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
             return;
         }
         // RELOADING=1 now, when the reload is asked for; READY=1 once it is done: by the
-        // driver after `on_reload`, or here when the driver takes no reloads (re-opening the
-        // log file was the whole reload).
+        // driver after `on_reload` (or once the guard's user took it), or here when the driver
+        // takes no reloads (re-opening the log file was the whole reload).
         shared.notify.reloading();
         if shared.takes_reloads() {
             shared.raise(RELOAD);
@@ -176,10 +176,11 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
         }
         return;
     }
-    // Only this thread raises STOP, so checking before raising is race-free. The stop lines are
-    // logged BEFORE the stop is raised: once STOP is up the tick loop may finish the run and
-    // exit the process, and lines this thread had not yet written would be lost (a busy sink
-    // can delay them by up to FLUSH_WAIT).
+    // Besides this thread only `Context::stop` raises STOP (a stop the daemon asked for, after
+    // which a signal is a second stop request), so the check and the raise below race with
+    // nothing else. The stop lines are logged BEFORE the stop is raised: once STOP is up the
+    // tick loop may finish the run and exit the process, and lines this thread had not yet
+    // written would be lost (a busy sink can delay them by up to FLUSH_WAIT).
     if shared.events() & STOP != 0 {
         stop_at_once(
             shared,

@@ -874,3 +874,89 @@ fn watchdog_pings_every_half_period_in_the_guards_sleep() {
     kill(d.child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
 }
+
+// ---------------------------------------------------------------------------------------------
+// What a tick can tell: it is alive (`Context::keep_alive`), the daemon should stop
+// (`Context::stop`).
+
+/// Issue 10: a long legitimate tick under `WatchdogSec=` was killed. Ticks of 3 s back to back
+/// that call `keep_alive` every 50 ms keep the pings at the half period (not one per call).
+#[test]
+fn keep_alive_feeds_the_watchdog_during_a_long_tick() {
+    let Some((dir, mut peer)) = setup("keep-alive", false) else {
+        return;
+    };
+    let envs = [("SD_TICK", "keepalive:3000"), ("WATCHDOG_USEC", "1000000")];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    wait_line(&d, "tick 1 start");
+    assert_ping_gaps("3 s ticks calling keep_alive", &mut peer, d.child.id());
+    let log = read(&d.log);
+    assert!(
+        !log.contains("tick 3 start"),
+        "the window was not inside the two first (3 s) ticks:\n{log}"
+    );
+    kill(d.child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+}
+
+#[test]
+fn keep_alive_without_watchdog_usec_sends_nothing() {
+    let Some((dir, mut peer)) = setup("keep-alive-off", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_TICK", "keepalive:1000")], None);
+    wait_line(&d, "tick 1 end");
+    kill(d.child.id(), libc::SIGTERM);
+    wait_exit(&mut d.child, PATIENCE);
+    peer.drain(Duration::from_millis(200));
+    let pings = peer.seen.iter().filter(|m| m.text == "WATCHDOG=1").count();
+    assert_eq!(pings, 0, "WATCHDOG=1 without WATCHDOG_USEC: {:?}", peer.seen);
+}
+
+/// `Context::stop` from tick 2: a passive stop in either mode, the tick ends, no tick 3,
+/// `on_stop`, `Graceful Interrupt...`, exit 0, `STOPPING=1` once.
+fn stop_from_a_tick(mode: &str) {
+    let Some((dir, mut peer)) = setup(&format!("ctx-stop-{mode}"), false) else {
+        return;
+    };
+    let envs = [
+        ("SD_TICK", "stop:2"),
+        ("SD_INTERVAL_MS", "100"),
+        ("SD_MODE", mode),
+    ];
+    let mut d = spawn(&dir, Some(&peer.address), &envs, None);
+    assert_sequence(
+        &format!("Context::stop ({mode})"),
+        &mut peer,
+        &mut d,
+        &[READY, STOPPING],
+    );
+    let log = read(&d.log);
+    let order = [
+        "tick 2 start",
+        "Stop requested by the daemon.",
+        "tick 2 end",
+        "on_stop ran",
+        "Graceful Interrupt...",
+    ];
+    let at: Vec<_> = order
+        .iter()
+        .map(|l| simple_daemon_tests::position(&log, l))
+        .collect();
+    assert!(
+        at.iter().all(Option::is_some) && at.windows(2).all(|w| w[0] < w[1]),
+        "expected {order:?} in this order:\n{log}"
+    );
+    assert!(!log.contains("tick 3 start"), "a tick after the stop:\n{log}");
+    assert_eq!(log.matches("Graceful Interrupt...").count(), 1, "{log}");
+}
+
+#[test]
+fn context_stop_from_a_tick_is_a_passive_stop() {
+    stop_from_a_tick("passive");
+}
+
+#[test]
+fn context_stop_from_a_tick_is_a_passive_stop_in_aggressive_mode_too() {
+    stop_from_a_tick("aggressive");
+}

@@ -13,7 +13,7 @@
 //! | `SD_SYSLOG_SOCKET` | the syslog socket (does not turn syslog on by itself) | `/dev/log` |
 //! | `SD_NEW_MS` | building the state takes this long (logs `building state`, `state built`) | 0 |
 //! | `SD_STATUS` | each tick sends `STATUS=tick <n>: <text>` | unset |
-//! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>` | `quick` |
+//! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>`, `keepalive:<ms>` (works that long, calling `Context::keep_alive` every 50 ms), `stop:<n>` (tick n calls `Context::stop`, then ends) | `quick` |
 //! | `SD_SHOW_ENV` | set: each tick logs `NOTIFY_SOCKET=<value>` (or `NOTIFY_SOCKET unset`) | unset |
 //! | `SD_RELOAD_MS` | `on_reload` works this long before it logs `on_reload ran` (at its end) | 0 |
 //!
@@ -56,6 +56,14 @@ impl Daemon for Worker {
             "sleep" => std::thread::sleep(Duration::from_millis(arg)),
             "hang" if n >= arg => std::thread::sleep(Duration::from_secs(3600)),
             "error" if n >= arg => return Err(format!("tick {n} could not reach the upstream at db:5432")),
+            "keepalive" => {
+                let end = std::time::Instant::now() + Duration::from_millis(arg);
+                while std::time::Instant::now() < end {
+                    ctx.keep_alive();
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+            "stop" if n == arg => ctx.stop(),
             _ => {}
         }
         info!("tick {n} end");
