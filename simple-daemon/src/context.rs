@@ -32,7 +32,8 @@ pub(crate) struct Shared {
     pub(crate) notify: Notifier,
     /// The watchdog pinger, when systemd asked for one: shared by the driver and the tick.
     pub(crate) watchdog: Option<Watchdog>,
-    /// Whether the driver takes reloads (the tick loop): then a SIGHUP raises
+    /// Whether the driver takes reloads (the tick loop always; the guard once its user asked
+    /// [`reload_requested`](crate::Running::reload_requested)): then a SIGHUP raises
     /// [`RELOAD`] and `READY=1` waits for the driver; otherwise the signal thread acknowledges
     /// the reload (re-opening the log file) at once.
     takes_reloads: AtomicBool,
@@ -144,6 +145,11 @@ impl Shared {
     /// Whether the driver takes reloads (see the field).
     pub(crate) fn takes_reloads(&self) -> bool {
         self.takes_reloads.load(Ordering::Acquire)
+    }
+
+    /// From now on the driver takes reloads.
+    pub(crate) fn take_reloads(&self) {
+        self.takes_reloads.store(true, Ordering::Release);
     }
 
     /// Whether a thread owns the end of the process (see [`claim_exit`](Self::claim_exit)).

@@ -877,7 +877,7 @@ fn watchdog_pings_every_half_period_in_the_guards_sleep() {
 
 // ---------------------------------------------------------------------------------------------
 // What a tick can tell: it is alive (`Context::keep_alive`), the daemon should stop
-// (`Context::stop`).
+// (`Context::stop`); and what the guard can ask: is a reload pending (`Running::reload_requested`).
 
 /// Issue 10: a long legitimate tick under `WatchdogSec=` was killed. Ticks of 3 s back to back
 /// that call `keep_alive` every 50 ms keep the pings at the half period (not one per call).
@@ -959,4 +959,51 @@ fn context_stop_from_a_tick_is_a_passive_stop() {
 #[test]
 fn context_stop_from_a_tick_is_a_passive_stop_in_aggressive_mode_too() {
     stop_from_a_tick("aggressive");
+}
+
+/// Issue 10: the guard could not see a SIGHUP. A guard that asks `reload_requested` in its loop,
+/// asleep for 60 s: `RELOADING=1` at the SIGHUP, its sleep cut short, the reload taken once
+/// (500 ms of work), `READY=1` only once it was taken (at the loop's next call after it).
+#[test]
+fn a_guard_that_asks_takes_each_reload_once_and_is_ready_after_it() {
+    let Some((dir, mut peer)) = setup("guard-reload", false) else {
+        return;
+    };
+    let envs = [
+        ("SD_INTERVAL_MS", "60000"),
+        ("SD_GUARD_RELOAD", "1"),
+        ("SD_RELOAD_MS", "500"),
+    ];
+    let mut d = spawn_guard(&dir, &peer.address, &envs);
+    let pid = d.child.id();
+    peer.expect("READY=1", |t| t == READY);
+    wait_line(&d, "tick 1 end");
+    for round in 1..=2 {
+        let sent = Instant::now();
+        kill(pid, libc::SIGHUP);
+        let reloading = peer.expect("RELOADING=1", |t| t.starts_with("RELOADING=1"));
+        assert!(
+            reloading.at - sent < Duration::from_millis(400),
+            "RELOADING=1 {:?} after the SIGHUP",
+            reloading.at - sent
+        );
+        let ready = peer.expect("READY=1 after the reload", |t| t == READY);
+        let log = read(&d.log);
+        assert_eq!(
+            log.matches("reload taken").count(),
+            round,
+            "READY=1 before the reload was taken, or taken twice:\n{log}"
+        );
+        assert!(
+            ready.at - reloading.at >= Duration::from_millis(450),
+            "READY=1 {:?} after RELOADING=1, around 500 ms of reload work",
+            ready.at - reloading.at
+        );
+        // The guard took it from a 60 s sleep: the loop ran again at once.
+        wait_line(&d, &format!("tick {} end", round + 1));
+    }
+    kill(pid, libc::SIGTERM);
+    let expected = [READY, RELOADING, READY, RELOADING, READY, STOPPING];
+    assert_sequence("guard asking reload_requested", &mut peer, &mut d, &expected);
+    assert_eq!(read(&d.log).matches("reload taken").count(), 2);
 }

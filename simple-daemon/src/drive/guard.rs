@@ -3,15 +3,16 @@
 //!
 //! Promises: on start the seed's lines are logged and the handlers installed; `READY=1` is sent;
 //! [`Running::sleep`] returns at once on a stop request and keeps systemd's watchdog fed;
-//! a reload is acknowledged to systemd (`RELOADING=1`, `READY=1`) at the SIGHUP, and never
-//! during a stop; dropping the guard logs
+//! a reload is acknowledged to systemd (`RELOADING=1` at the SIGHUP, `READY=1` once the user
+//! took it, see [`Running::reload_requested`]) and never during a stop; dropping the guard logs
 //! `Graceful Interrupt...`, tells systemd `STOPPING=1` (once in all) and flushes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::SimpleDaemon;
-use crate::context::{far_future, Context, Wake, STOP};
+use crate::context::{far_future, Context, Wake, RELOAD, STOP};
 use crate::error::{Error, Exit};
 use crate::lifecycle;
 
@@ -20,7 +21,8 @@ use crate::lifecycle;
 ///
 /// In passive mode a SIGINT/SIGTERM sets [`interrupted`](Self::interrupted) and cuts
 /// [`sleep`](Self::sleep) short; in aggressive mode it ends the process at once from the signal
-/// thread (no destructor runs, this guard's included). SIGHUP re-opens the log file.
+/// thread (no destructor runs, this guard's included). SIGHUP re-opens the log file, and the
+/// loop can ask for it with [`reload_requested`](Self::reload_requested).
 ///
 /// ```no_run
 /// use simple_daemon::SimpleDaemon;
@@ -38,6 +40,9 @@ use crate::lifecycle;
 #[must_use = "dropping the guard ends the daemon at once"]
 pub struct Running {
     ctx: Context,
+    /// A reload was handed to the user ([`Running::reload_requested`] returned `true`):
+    /// `READY=1` is owed at the guard's next call.
+    owes_ready: AtomicBool,
 }
 
 impl SimpleDaemon {
@@ -79,6 +84,7 @@ impl SimpleDaemon {
         shared.notify.ready();
         Ok(Running {
             ctx: Context::new(Arc::clone(&shared)),
+            owes_ready: AtomicBool::new(false),
         })
     }
 }
@@ -86,17 +92,66 @@ impl SimpleDaemon {
 impl Running {
     /// Whether a stop has been requested (the seed's `interrupted`).
     pub fn interrupted(&self) -> bool {
+        self.settle_reload();
         self.ctx.interrupted()
     }
 
-    /// Sleep for `duration`, returning at once when a stop is requested, and feeding systemd's
-    /// watchdog meanwhile. Returns `true` when it slept the whole time.
+    /// Whether a reload (SIGHUP) was requested since the last call that returned `true`: it
+    /// returns `true` once per reload (SIGHUPs that arrive before the loop asks count as one).
+    ///
+    /// What systemd is told stays true: `RELOADING=1` when the SIGHUP arrives, and `READY=1`
+    /// once the loop has taken the reload, that is at the guard's next call after the one
+    /// that returned `true` (this one, [`sleep`](Self::sleep) or
+    /// [`interrupted`](Self::interrupted)). So: ask, reload, then go on calling the guard.
+    /// A reload during a stop is neither returned nor acknowledged.
+    ///
+    /// A guard whose loop never asks gets each SIGHUP acknowledged at once (re-opening the log
+    /// file is then the whole reload). From its first call on, the guard takes reloads: a SIGHUP
+    /// also cuts [`sleep`](Self::sleep) short, so the loop can take the reload at once.
+    ///
+    /// ```no_run
+    /// use simple_daemon::SimpleDaemon;
+    /// use std::time::Duration;
+    ///
+    /// let daemon = SimpleDaemon::new("MyDaemon").start()?;
+    /// while !daemon.interrupted() {
+    ///     if daemon.reload_requested() {
+    ///         simple_daemon::log::info!("reading the configuration again");
+    ///     }
+    ///     simple_daemon::log::info!("working");
+    ///     daemon.sleep(Duration::from_secs(60)); // READY=1 here, after a reload
+    /// }
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn reload_requested(&self) -> bool {
+        self.settle_reload();
+        let shared = &self.ctx.shared;
+        shared.take_reloads();
+        if shared.stop_requested() || !shared.take(RELOAD) {
+            return false;
+        }
+        self.owes_ready.store(true, Ordering::Release);
+        true
+    }
+
+    /// Acknowledge a reload the user took (`READY=1`), unless a stop was requested since.
+    fn settle_reload(&self) {
+        if self.owes_ready.swap(false, Ordering::AcqRel) && !self.ctx.shared.stop_requested() {
+            self.ctx.shared.notify.ready();
+        }
+    }
+
+    /// Sleep for `duration`, returning at once when a stop is requested (or, once the loop asks
+    /// [`reload_requested`](Self::reload_requested), a reload), and feeding systemd's watchdog
+    /// meanwhile. Returns `true` when it slept the whole time.
     pub fn sleep(&self, duration: Duration) -> bool {
+        self.settle_reload();
         let shared = &self.ctx.shared;
         let end = Instant::now().checked_add(duration).unwrap_or_else(far_future);
         loop {
             shared.keep_alive(Instant::now());
-            match shared.wait(shared.wake_for_watchdog(end), STOP) {
+            // RELOAD is raised only once the guard takes reloads.
+            match shared.wait(shared.wake_for_watchdog(end), STOP | RELOAD) {
                 Wake::Event(_) => return false,
                 Wake::Deadline if Instant::now() >= end => return true,
                 Wake::Deadline => {}

@@ -13,6 +13,7 @@
 //! | `SD_GUARD_BG_SLEEP` | set (`guard` form): another thread sleeps 60 s on the guard meanwhile | unset |
 //! | `SD_GUARD_TICKS` | `<n>` (`guard` form): the loop ends by itself after n ticks, the guard is dropped, and the program works on for 60 s without a daemon | unset |
 //! | `SD_QUIET_HOOKS` | set: `on_stop` and `on_reload` log nothing | unset |
+//! | `SD_GUARD_RELOAD` | set (`guard` form): each turn of the loop asks `Running::reload_requested` first, and takes a reload by working `SD_RELOAD_MS` (default 0), then logging `reload taken` | unset |
 //!
 //! Each tick logs `tick <n> start` and `tick <n> end`; the hooks log `on_stop ran` and
 //! `on_reload ran`.
@@ -131,7 +132,13 @@ fn main() -> Exit {
                 // Let it be asleep before the loop's own sleeps start.
                 std::thread::sleep(Duration::from_millis(100));
             }
+            let reload_work = env_ms("SD_RELOAD_MS").unwrap_or(Duration::ZERO);
+            let asks_reload = env_var("SD_GUARD_RELOAD").is_some();
             while !daemon.interrupted() {
+                if asks_reload && daemon.reload_requested() {
+                    std::thread::sleep(reload_work);
+                    info!("reload taken");
+                }
                 if let Err(e) = worker.work(daemon.context()) {
                     simple_daemon::log::error!("{e}");
                     return Exit::Failed;
