@@ -7,7 +7,8 @@
 //!
 //! `ui/pass/*.rs`: every form and key compiles, starts (logging into the test's build
 //! directory) and ends in its first tick with status 0: what the attribute accepts, the runtime
-//! accepts too.
+//! accepts too. That each key then takes effect (a level filters, a format formats,
+//! `max_log_files` keeps that many) is checked on a running binary by `tests/keys.rs`.
 
 #[test]
 fn ui() {
