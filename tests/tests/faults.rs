@@ -9,7 +9,7 @@ mod fault_common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use fault_common::{audit, count, counters, record, spawn, tail, Fd, NotifyPeer, NAME};
+use fault_common::{audit, count, counters, record, record_asserted, spawn, tail, Fd, NotifyPeer, NAME};
 use simple_daemon_tests::{position, read, wait_until, TempDir, PATIENCE};
 
 const SIGHUP: i32 = libc::SIGHUP;
@@ -314,11 +314,11 @@ fn a_stop_signal_during_a_slow_new_before_ready_stops_without_a_tick() {
     );
     assert!(msgs.iter().any(|m| m.contains("STOPPING=1")), "{msgs:?}");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "SIGTERM x2 during a 60 s new(), before READY",
         2,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "no tick, no READY=1, STOPPING=1, exit 0",
     );
 }
@@ -340,11 +340,11 @@ fn a_stop_signal_during_a_short_new_lets_it_finish_and_runs_no_tick() {
     before(&log, "on_stop ran", "Graceful Interrupt...");
     absent(&log, "tick 1 start");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "SIGINT during new() (passive)",
         1,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "new() ends, no tick, on_stop, exit 0",
     );
 }
@@ -363,11 +363,11 @@ fn an_aggressive_stop_during_a_slow_new_exits_at_once() {
     before(&log, "Received 15 signal.", "Graceful Interrupt...");
     absent(&log, "new done");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "SIGTERM during a 60 s new() (aggressive)",
         1,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "exit 0 at once",
     );
 }
@@ -401,11 +401,11 @@ fn stop_during_reload(mode: &str) {
         absent(&log, "on_stop ran");
     }
     let lines = intact(&log);
-    record(
+    record_asserted(
         &format!("SIGTERM while on_reload runs ({mode})"),
         2,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         if mode == "passive" {
             "reload finishes, on_stop, exit 0"
         } else {
@@ -445,11 +445,11 @@ fn sighup_during_a_passive_stop_neither_escalates_nor_reloads() {
     absent(&log, "on_reload ran");
     absent(&log, "tick 2 start");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "SIGHUP during a passive stop",
         2,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "no escalation, no reload, on_stop, exit 0",
     );
 }
@@ -519,11 +519,11 @@ fn a_tick_that_never_returns_leaves_only_the_second_signal_as_a_way_out() {
     absent(&log, "on_stop ran");
     assert_eq!(count(&log, "Graceful Interrupt..."), 1);
     let lines = intact(&log);
-    record(
+    record_asserted(
         "tick never returns, passive, no stop_timeout",
         2,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "runs on after 1st signal; 2nd signal: exit 0",
     );
 }
@@ -547,11 +547,11 @@ fn a_tick_that_never_returns_is_ended_by_stop_timeout() {
     before(&log, "stop_timeout of 300ms elapsed", "Graceful Interrupt...");
     absent(&log, "tick 1 end");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "tick never returns, passive, stop_timeout 300ms",
         1,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "escalated by the timer, exit 0",
     );
 }
@@ -575,11 +575,11 @@ fn a_huge_stop_timeout_does_not_overflow() {
     absent(&log, "panicked");
     before(&log, "on_stop ran", "Graceful Interrupt...");
     let lines = intact(&log);
-    record(
+    record_asserted(
         "stop_timeout = Duration::MAX, passive stop",
         1,
-        lines,
-        lines,
+        Some(lines),
+        "every line whole and in the format, the stop's lines in order",
         "no overflow, exit 0",
     );
 }

@@ -11,7 +11,7 @@ mod fault_common;
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 
-use fault_common::{record, target_dir, NAME};
+use fault_common::{record_asserted, target_dir, NAME};
 use simple_daemon_tests::{read, wait_exit, wait_until, TempDir, PATIENCE};
 
 /// What a case must give.
@@ -382,11 +382,11 @@ fn every_configuration_that_cannot_work_exits_78_or_falls_back_with_one_sentence
     eprintln!("{table}");
     let _ = std::fs::write(target_dir().join("fault-troubleshooting.md"), &table);
     let n = cases.len() as u64;
-    record(
+    record_asserted(
         "bad configuration / environment (each a real process)",
         n,
-        0,
-        0,
+        None,
+        "no log lines involved: each case's exit status and stderr sentence",
         &format!("{n} cases: exit 78 with one sentence, or fallback with one warning"),
     );
 }

@@ -15,7 +15,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use simple_daemon::SimpleDaemon;
 
-use fault_common::{record, Fd};
+use fault_common::{record_asserted, Fd};
 
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new_with_rng(
@@ -140,11 +140,11 @@ fn the_builder_never_panics_and_accepts_exactly_the_valid_templates() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    record(
+    record_asserted(
         "property: builder validation (random names, templates, sizes, durations)",
         512,
-        0,
-        0,
+        None,
+        "no log lines involved: each value accepted or refused as the grammar says",
         "no panic; a template is accepted iff the grammar allows it",
     );
 }
@@ -254,11 +254,11 @@ fn the_rotator_never_passes_the_limit_never_splits_a_line_and_keeps_order() {
     if let Err(e) = result {
         panic!("{e}");
     }
-    record(
+    record_asserted(
         "property: rotation on a real daemon (random record sizes, limits, backups)",
         6,
-        found,
-        found,
+        Some(found),
+        "older records rotate out by design; the records found in each case are a gap-free, ordered tail ending with the last one logged",
         "no file over the limit, no line split, order kept",
     );
 }

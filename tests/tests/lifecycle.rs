@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fault_common::{count, fault_daemon, parse_line, record, spawn, tail, NAME};
+use fault_common::{count, fault_daemon, parse_line, record, record_asserted, spawn, tail, NAME};
 use simple_daemon_tests::{read, wait_until, TempDir, PATIENCE};
 
 /// Milliseconds since midnight of a seed-format line's time stamp (`2018-11-27 13:47:59,971`).
@@ -126,11 +126,11 @@ fn a_failed_start_leaves_nothing_on_disk_and_sigterm_its_default_action() {
         );
         killed += 1;
     }
-    record(
+    record_asserted(
         "#5 failed start (another logger, missing syslog socket), then raise(SIGTERM)",
         2,
-        0,
-        0,
+        None,
+        "no log lines involved: the exit by SIGTERM's default action, no file created",
         &format!("{killed} of 2 killed by SIGTERM's default action; no log file created"),
     );
 }
@@ -226,11 +226,11 @@ fn an_aggressive_stop_ends_on_time_when_a_sink_blocks_in_the_kernel() {
     // Release the daemon if it is still stuck (drain the pipe), so the figure is reported.
     drop(pipe);
     let status = simple_daemon_tests::wait_exit(&mut child.0, PATIENCE);
-    record(
+    record_asserted(
         "#4 aggressive stop, file refusing writes (EFBIG), its warning blocked on a full stderr pipe",
         1,
-        0,
-        0,
+        None,
+        "the file refuses every line by design: the time from SIGTERM to the exit",
         &format!(
             "SIGTERM to exit {} ms{}, status {status}",
             took.as_millis(),

@@ -268,10 +268,12 @@ fn syslog_lost_is_one_warning_and_sending_resumes_when_it_is_back() {
         "a tick in rsyslog but not in the file"
     );
     let file_only = in_file.len() - in_syslog.len();
+    // Ticks are numbered from 1: the last one's number is how many were logged.
+    assert_eq!(in_file.len() as u64, last, "a tick is missing from the file");
     fault_common::record(
         "rsyslog stopped (socket removed) and restarted mid-run",
         2,
-        in_file.len() as u64,
+        last,
         in_file.len() as u64,
         &format!(
             "1 warning, file went on, sending resumed by itself; {} tick lines in rsyslog, {file_only} logged while it was gone are in the file only",

@@ -222,9 +222,30 @@ pub fn target_dir() -> PathBuf {
 
 /// Record a row of the fault table: printed now, and kept in `target/fault-summary.md` (rows of
 /// every fault test, rewritten by each one).
+///
+/// `written` and `found` must be two counts the test made independently (lines logged, e.g. from
+/// stdout or the tick numbers, and lines found in the files), so that `lines lost` is a
+/// measurement. Where the test has no such pair, use [`record_asserted`].
 pub fn record(fault: &str, injections: u64, written: u64, found: u64, outcome: &str) {
     let lost = written.saturating_sub(found);
-    let row = format!("| {fault} | {injections} | {written} | {found} | {lost} | {outcome} |");
+    write_row(
+        fault,
+        &format!("| {fault} | {injections} | {written} | {found} | {lost} | {outcome} |"),
+    );
+}
+
+/// Record a row whose lines lost are not counted: `lines written` and `lines lost` read `n/a`,
+/// the latter with what the test asserted instead (`asserted`); `found` is the lines the test
+/// did count, if any (`None` for a fault that involves no log lines).
+pub fn record_asserted(fault: &str, injections: u64, found: Option<u64>, asserted: &str, outcome: &str) {
+    let found = found.map_or_else(|| "n/a".to_owned(), |n| n.to_string());
+    write_row(
+        fault,
+        &format!("| {fault} | {injections} | n/a | {found} | n/a (asserted: {asserted}) | {outcome} |"),
+    );
+}
+
+fn write_row(fault: &str, row: &str) {
     eprintln!("FAULT {row}");
     let rows = target_dir().join("fault-summary.d");
     let _ = std::fs::create_dir_all(&rows);
