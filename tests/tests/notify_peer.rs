@@ -669,11 +669,11 @@ fn sequence_of_a_guard_sighup_during_a_stop_acknowledges_no_reload() {
     let case = "guard SIGTERM then SIGHUP";
     assert_sequence(case, &mut peer, &mut d, &[READY, STOPPING]);
     let got: Vec<String> = peer.seen.iter().map(|m| normalise(&m.text)).collect();
-    fault_common::record(
+    fault_common::record_asserted(
         "guard: SIGHUP 0.2 s after SIGTERM, during 1.5 s of work",
         2,
-        0,
-        0,
+        None,
+        "the whole notify sequence",
         &format!(
             "no lines counted; notify sequence asserted whole: {}",
             got.join(", ").replace('\n', " ")
@@ -747,11 +747,11 @@ fn reloading_is_sent_when_the_sighup_arrives_not_when_the_tick_ends() {
     kill(pid, libc::SIGTERM);
     let expected = [READY, RELOADING, READY, STOPPING];
     assert_sequence("reload during a 3 s tick", &mut peer, &mut d, &expected);
-    fault_common::record(
+    fault_common::record_asserted(
         "SIGHUP 0.5 s into a 3 s tick: RELOADING=1 delay",
         1,
-        0,
-        0,
+        None,
+        "the notify sequence and its timing",
         &format!(
             "no lines counted; RELOADING=1 {:.1} ms after SIGHUP, READY=1 {:.1} ms (after on_reload)",
             reloading_after.as_secs_f64() * 1000.0,
