@@ -35,7 +35,7 @@ const UNITS: [&str; 10] = [
     "sd-slow",
     "sd-error",
     "sd-hang",
-    "heartbeat",
+    "Heartbeat",
     "worker",
 ];
 
@@ -468,6 +468,9 @@ impl Drop for Machine {
 
 fn remove_units(root: &Path) {
     let dir = root.join("etc/systemd/system");
+    // The README's install of the heartbeat: its binary and `enable`'s link.
+    let _ = fs::remove_file(root.join("usr/local/bin/heartbeat"));
+    let _ = fs::remove_file(dir.join("multi-user.target.wants/Heartbeat.service"));
     for u in UNITS {
         let _ = fs::remove_file(dir.join(format!("{u}.service")));
         let _ = fs::remove_dir_all(dir.join(format!("{u}.service.d")));
@@ -837,22 +840,60 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
         ));
         return;
     }
-    m.install_exe(&heartbeat, "heartbeat", &[], &[], "");
+    // The heartbeat as the README's systemd section installs it, command by command: the binary
+    // in /usr/local/bin, its unit printed from there, enabled and started.
+    let installed = root.join("usr/local/bin/heartbeat");
+    fs::create_dir_all(root.join("usr/local/bin")).expect("create /usr/local/bin");
+    fs::copy(&heartbeat, &installed).expect("install the heartbeat");
+    m.ok(&["chmod", "755", "/usr/local/bin/heartbeat"]);
+    m.ok(&[
+        "sh",
+        "-c",
+        "/usr/local/bin/heartbeat --print-systemd-unit > /etc/systemd/system/Heartbeat.service",
+    ]);
+    // What it printed is examples/systemd/Heartbeat.service, from its header on.
+    let printed =
+        fs::read_to_string(root.join("etc/systemd/system/Heartbeat.service")).expect("read the printed unit");
+    let example = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/systemd/Heartbeat.service"),
+    )
+    .expect("read examples/systemd/Heartbeat.service");
+    let from_header = |s: &str| s[s.find("# Heartbeat:").unwrap_or(0)..].to_owned();
+    assert_eq!(
+        from_header(&example),
+        printed,
+        "the example unit differs from the printed one"
+    );
+    let verify = m.run(&[
+        "systemd-analyze",
+        "verify",
+        "/etc/systemd/system/Heartbeat.service",
+    ]);
+    assert!(
+        verify.status.success(),
+        "systemd-analyze verify Heartbeat.service: {verify:?}"
+    );
+    m.ok(&[
+        "sh",
+        "-c",
+        "systemctl daemon-reload && systemctl enable --now Heartbeat",
+    ]);
+    assert_eq!(m.show("Heartbeat", "UnitFileState"), "enabled");
     // The worker's default spool, in the unit's private /tmp (ProtectSystem=strict makes
     // /var/spool read-only).
     m.install_exe(&worker, "worker", &[], &[], "");
     m.ok(&["systemctl", "daemon-reload"]);
-    m.ok(&["systemctl", "start", "heartbeat", "worker"]);
-    assert_eq!(m.show("heartbeat", "ActiveState"), "active");
+    m.ok(&["systemctl", "start", "worker"]);
+    assert_eq!(m.show("Heartbeat", "ActiveState"), "active");
     assert_eq!(m.show("worker", "ActiveState"), "active");
-    m.wait_journal(&["-u", "heartbeat"], "beat 1");
+    m.wait_journal(&["-u", "Heartbeat"], "beat 1");
     assert!(wait_until(PATIENCE, || m.show("worker", "StatusText") == "0 file(s) waiting"));
     m.ok(&["systemctl", "reload", "worker"]);
     m.wait_journal(&["-u", "worker"], "reloaded after");
-    m.ok(&["systemctl", "stop", "heartbeat", "worker"]);
-    assert_eq!(m.show("heartbeat", "Result"), "success");
+    m.ok(&["systemctl", "stop", "Heartbeat", "worker"]);
+    assert_eq!(m.show("Heartbeat", "Result"), "success");
     assert_eq!(m.show("worker", "Result"), "success");
-    let hb = m.wait_journal(&["-u", "heartbeat"], "Graceful Interrupt...");
+    let hb = m.wait_journal(&["-u", "Heartbeat"], "Graceful Interrupt...");
     let hb_file = fs::read_to_string(root.join("var/log/Heartbeat/Heartbeat.log"))
         .expect("the heartbeat logs to its LogsDirectory, /var/log/Heartbeat/");
     in_order(&hb_file, &["Mode: AGGRESSIVE", "beat 1", "Graceful Interrupt..."]);
@@ -876,7 +917,7 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
         ],
     );
     Machine::quote(
-        "journalctl -u heartbeat",
+        "journalctl -u Heartbeat",
         &hb,
         &[
             "Started",
