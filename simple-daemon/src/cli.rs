@@ -520,6 +520,17 @@ mod tests {
     }
 
     #[test]
+    fn version_prints_the_name_and_the_version_given_or_the_name_alone() {
+        let with = SimpleDaemon::new("Poller")
+            .version("1.2.0")
+            .config()
+            .expect("config");
+        assert_eq!(name_version(&with), "Poller 1.2.0");
+        let without = SimpleDaemon::new("Poller").config().expect("config");
+        assert_eq!(name_version(&without), "Poller");
+    }
+
+    #[test]
     fn quotes_exec_paths_systemd_would_split_or_expand() {
         assert_eq!(exec_quote(Path::new("/opt/app/bin")), "/opt/app/bin");
         assert_eq!(exec_quote(Path::new("/opt/100%/$x")), "/opt/100%%/$$x");

@@ -61,8 +61,9 @@ impl std::fmt::Display for Mode {
 /// The builder of a daemon, named after the seed's class.
 ///
 /// Methods are named like the attribute's keys and have the same defaults. It ends in
-/// [`start`](Self::start) (the seed's hand-written loop) or [`run`](Self::run) (a value that
-/// implements [`Daemon`](crate::Daemon)).
+/// [`start`](Self::start) (the seed's hand-written loop), [`run`](Self::run) (a value that
+/// implements [`Daemon`](crate::Daemon)), or [`main`](Self::main) (the generated binary's
+/// command line, then the run: what `#[daemon]` expands to).
 ///
 /// ```
 /// use simple_daemon::{Mode, SimpleDaemon};

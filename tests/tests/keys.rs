@@ -1,7 +1,8 @@
 //! The attribute's keys take effect at run time, on a real process (`src/bin/keys_daemon.rs`):
 //! `level` filters, `log_format` formats every line, `log_path` and `log_name` place the file,
 //! `max_log_size` bounds each file, `max_log_files` keeps that many backups and no more,
-//! `stream` copies every line to stdout, `interval` spaces the ticks.
+//! `stream` copies every line to stdout, `interval` spaces the ticks; and `new` through an alias
+//! of `Result` builds the state or ends the process with its error.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -97,4 +98,37 @@ fn every_key_of_the_attribute_takes_effect() {
 
     // interval = "10ms": 100 ticks, 99 intervals between their starts (a lower bound only).
     assert!(took >= Duration::from_millis(990), "100 ticks took {took:?}");
+}
+
+/// `fn new() -> Res<Self>` (an alias of `Result`) with `self: &mut Self` methods: the state is
+/// built and ticks, or `new`'s error is logged at ERROR and the process exits 1.
+#[test]
+fn new_through_an_alias_builds_the_state_or_fails_with_its_error() {
+    let run = |fail: Option<&str>| {
+        let dir = TempDir::new("try-new");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_try_new_daemon"));
+        cmd.current_dir(dir.path()).stdout(Stdio::null());
+        if let Some(why) = fail {
+            cmd.env("SD_NEW_FAIL", why);
+        }
+        let mut child = Reap(cmd.spawn().expect("spawn try_new_daemon"));
+        let status = wait_exit(&mut child.0, PATIENCE);
+        (status.code(), read(&dir.path().join("TryNew.log")))
+    };
+
+    let (code, log) = run(None);
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains(" - TryNew - INFO - tick 3\n"), "{log}");
+    assert!(
+        log.contains(" - TryNew - INFO - stopped after 3 ticks\n"),
+        "{log}"
+    );
+
+    let (code, log) = run(Some("no upstream at db:5432"));
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains(" - TryNew - ERROR - Start-up failed: no upstream at db:5432\n"),
+        "{log}"
+    );
+    assert!(!log.contains("tick 1"), "{log}");
 }
