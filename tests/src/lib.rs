@@ -14,6 +14,14 @@
 
 pub mod poller;
 
+/// The README's Rust snippets as doc tests, so one that stops compiling fails `cargo test`: the
+/// ones without a `main` of their own run, `no_run` ones (a daemon that would run for a minute)
+/// are compiled. The two marked `ignore` need a crate layout of their own (a library beside the
+/// binary, an integration test of a package's binary).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeSnippets;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, ExitStatus};
 use std::str::FromStr;
