@@ -4,9 +4,13 @@
 //!
 //! Promises:
 //! - start-up logs the seed's lines (`PID: <pid>`, `Set signal handler: 2`,
-//!   `Set signal handler: 15`, `Mode: <MODE>`) and installs the panic hook, which logs a panic's
+//!   `Set signal handler: 15`, `Mode: <MODE>`), then `Logging to <path>`, and installs the panic
+//!   hook, which logs a panic's
 //!   message and location through every sink;
-//! - a configuration error is one sentence on stderr and [`Exit::Config`];
+//! - a configuration error is one sentence on stderr and [`Exit::Config`]; an error that ends a
+//!   started daemon ([`fatal`]) is logged at ERROR and also told on stderr in one line, unless
+//!   stdout or stderr already carries the log; the start lines say where the log file is
+//!   (`Logging to <path>`);
 //! - the stop decision runs on the signal thread and never blocks on a lock user code may hold:
 //!   it logs through the bounded path, and an aggressive stop (or an escalated passive one)
 //!   exits the process within [`FLUSH_WAIT`] (plus one notification's send timeout) even when
@@ -23,7 +27,8 @@
 use std::fmt;
 use std::panic;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -57,6 +62,24 @@ pub(crate) fn program() -> String {
                 .map(|f| f.to_string_lossy().into_owned())
         })
         .unwrap_or_else(|| "simple-daemon".to_owned())
+}
+
+/// Whether an error that ends the daemon is also told on stderr (see [`fatal`]); set at start-up.
+static FATAL_TO_STDERR: AtomicBool = AtomicBool::new(false);
+/// The stderr line of the error that ends the daemon, written by [`finish`].
+static FATAL: Mutex<Option<String>> = Mutex::new(None);
+
+/// Log an error that ends the daemon (`Start-up failed: ...`, `Tick failed: ...`) at ERROR, and
+/// have [`finish`] tell it on stderr too, as one line after the program's name, unless stdout or
+/// stderr already carries the log: `stream` is on (stdout has every line, on a terminal or in
+/// the journal), or `syslog` is on and stderr is the journal stream (journald has the syslog
+/// line already). A panic needs none: Rust's own hook prints it on stderr.
+pub(crate) fn fatal(args: fmt::Arguments<'_>) {
+    log::error!("{args}");
+    if FATAL_TO_STDERR.load(Ordering::Relaxed) {
+        let line = format!("{}: {args}", program());
+        *FATAL.lock().unwrap_or_else(PoisonError::into_inner) = Some(line);
+    }
 }
 
 /// Report a configuration error on stderr, in one sentence, and give the exit status for it.
@@ -93,6 +116,11 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared
     }
     install_panic_hook();
     log::info!("Mode: {}", config.mode);
+    if let Some(l) = logging::global() {
+        log::info!("Logging to {}", l.file_path().display());
+    }
+    let carried = config.stream || (config.syslog && logging::is_journal(2));
+    FATAL_TO_STDERR.store(!carried, Ordering::Relaxed);
     Ok(shared)
 }
 
@@ -304,6 +332,9 @@ pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     shared.announce_stopping();
     if let Some(l) = logger {
         l.flush_bounded(deadline);
+    }
+    if let Some(line) = FATAL.lock().unwrap_or_else(PoisonError::into_inner).take() {
+        logging::stderr_line(format_args!("{line}"));
     }
     shared.mark_done();
     deadline::disarm(status);

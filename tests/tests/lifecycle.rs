@@ -29,14 +29,18 @@ fn stamp_of(log: &str, msg: &str) -> Option<u64> {
 }
 
 /// Issue 10 #8: 10 ms interval, 3 ms of work, 500 intervals: the starts keep to the schedule,
-/// so the total is 5 s plus at most one late wake-up, not 5 s plus 500 of them.
+/// so wake-up delays do not add up. A late start (the machine stalled the daemon past its next
+/// slot) re-anchors the schedule by design, and a loaded machine stalls often, so the bound is
+/// on the least-stalled stretch: the shortest time any 100 consecutive intervals took. On a
+/// schedule that is 1000 ms or a few ms less (a late but not re-anchoring first tick); the
+/// drifting loop adds its wake-up delay to every interval, 0.06 ms or more (1006 ms and up).
 #[test]
 fn fixed_rate_keeps_its_schedule_over_500_ticks() {
-    const TICKS: u64 = 500;
+    const TICKS: usize = 500;
+    const WINDOW: usize = 100;
     const INTERVAL_MS: u64 = 10;
-    // Slack for the last tick's wake-up and a few re-anchors on a loaded machine; the drifting
-    // loop spends ~0.1-0.2 ms per tick on wake-ups (60-100 ms over 500 ticks) and more under load.
-    const SLACK_MS: u64 = 40;
+    /// The shortest window on a schedule, plus the stamps' rounding at both ends, plus 1 ms.
+    const BOUND_MS: u64 = WINDOW as u64 * INTERVAL_MS + 3;
     let mut fd = spawn(
         "drift",
         &[
@@ -55,28 +59,39 @@ fn fixed_rate_keeps_its_schedule_over_500_ticks() {
     fd.signal(libc::SIGTERM);
     let (code, log, _) = fd.exit();
     assert_eq!(code, 0, "{}", tail(&log));
-    let first = stamp_of(&log, "tick 1 start").expect("tick 1's stamp");
-    let end = stamp_of(&log, &last).expect("last tick's stamp");
     // Across midnight the clock wraps once.
-    let total = (end + 86_400_000 - first) % 86_400_000;
-    let ticks = (1..=TICKS + 1)
-        .filter(|n| count(&log, &format!(" - tick {n} start")) == 1)
-        .count() as u64;
+    let starts: Vec<u64> = (1..=TICKS + 1)
+        .filter_map(|n| stamp_of(&log, &format!("tick {n} start")))
+        .collect();
+    assert_eq!(
+        starts.len(),
+        TICKS + 1,
+        "every tick started, once:\n{}",
+        tail(&log)
+    );
+    let since = |a: u64, b: u64| (b + 86_400_000 - a) % 86_400_000;
+    let total = since(starts[0], starts[TICKS]);
+    let shortest = (0..=TICKS - WINDOW)
+        .map(|i| since(starts[i], starts[i + WINDOW]))
+        .min()
+        .unwrap_or(u64::MAX);
     record(
         "#8 fixed rate, 10 ms interval, 3 ms tick, 500 intervals",
-        TICKS,
-        TICKS + 1,
-        ticks,
-        &format!("total {total} ms (bound {} ms)", TICKS * INTERVAL_MS + SLACK_MS),
+        TICKS as u64,
+        TICKS as u64 + 1,
+        starts.len() as u64,
+        &format!("shortest {WINDOW} intervals {shortest} ms (bound {BOUND_MS}); all {TICKS}: {total} ms"),
     );
-    assert_eq!(ticks, TICKS + 1, "every tick started once");
+    // A punctual tick may follow a late one that did not re-anchor (less than 7 ms late), so a
+    // window on a schedule can look a few ms short; a catch-up burst makes it a whole interval
+    // short or more.
     assert!(
-        total >= TICKS * INTERVAL_MS,
-        "{TICKS} intervals took {total} ms: ticks started early (a catch-up burst?)"
+        shortest + INTERVAL_MS > WINDOW as u64 * INTERVAL_MS,
+        "{WINDOW} intervals took {shortest} ms: ticks started early (a catch-up burst?)"
     );
     assert!(
-        total < TICKS * INTERVAL_MS + SLACK_MS,
-        "{TICKS} intervals took {total} ms: the fixed rate drifts"
+        shortest <= BOUND_MS,
+        "even the least-stalled {WINDOW} intervals took {shortest} ms (all {TICKS}: {total} ms): the fixed rate drifts"
     );
 }
 
@@ -247,4 +262,63 @@ fn an_aggressive_stop_ends_on_time_when_a_sink_blocks_in_the_kernel() {
         tail(&read(&log))
     );
     assert_eq!(status.code(), Some(0), "{}", tail(&read(&log)));
+}
+
+/// Issue 17 #1: an error that ends the daemon is told on stderr in one line when nothing else
+/// shows the log there, and not twice when `stream` already does; the start lines say where
+/// the log file is.
+#[test]
+fn a_fatal_error_is_one_line_on_stderr_unless_stdout_carries_the_log() {
+    let cases: [(&str, &str, &str, bool); 3] = [
+        (
+            "FD_NEW_FAIL",
+            "no database at db:5432",
+            "Start-up failed: no database at db:5432",
+            false,
+        ),
+        ("FD_TICK", "fail:disk gone", "Tick failed: disk gone", false),
+        (
+            "FD_NEW_FAIL",
+            "no database at db:5432",
+            "Start-up failed: no database at db:5432",
+            true,
+        ),
+    ];
+    let mut told = 0;
+    for (var, value, message, stream) in cases {
+        let dir = TempDir::new("fatal");
+        let log = dir.path().join(format!("{NAME}.log"));
+        let mut cmd = fault_daemon(dir.path());
+        cmd.env(var, value).stdin(Stdio::null());
+        if stream {
+            cmd.env("FD_STREAM", "1");
+        }
+        let out = cmd.output().expect("run fault_daemon");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        let file = read(&log);
+        assert_eq!(out.status.code(), Some(1), "{message}: stderr {stderr}\n{file}");
+        assert_eq!(count(&file, &format!(" - ERROR - {message}")), 1, "{file}");
+        assert_eq!(
+            count(&file, &format!(" - INFO - Logging to {}", log.display())),
+            1,
+            "the start lines name the log file:\n{file}"
+        );
+        if stream {
+            assert_eq!(count(&stdout, message), 1, "stdout carries the log: {stdout}");
+            assert_eq!(stderr, "", "not told twice: stderr {stderr:?}");
+        } else {
+            assert_eq!(stderr, format!("fault_daemon: {message}\n"), "one line on stderr");
+            told += 1;
+        }
+    }
+    record(
+        "17.1 failing new() / tick without stream, and new() with stream",
+        3,
+        2,
+        told,
+        "one stderr line each without stream; none with stream (stdout has it)",
+    );
 }

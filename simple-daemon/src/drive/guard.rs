@@ -49,8 +49,9 @@ impl SimpleDaemon {
     /// Start the seed's hand-written-loop form: the Rust `with SimpleDaemon('MyDaemon') as sdh:`.
     ///
     /// Installs logging and the SIGINT/SIGTERM/SIGHUP handling, logs `PID: <pid>`,
-    /// `Set signal handler: 2`, `Set signal handler: 15` and `Mode: <MODE>`, tells systemd
-    /// `READY=1`, and returns the guard. Dropping the guard logs `Graceful Interrupt...`.
+    /// `Set signal handler: 2`, `Set signal handler: 15`, `Mode: <MODE>` and
+    /// `Logging to <path>`, tells systemd `READY=1`, and returns the guard. Dropping the guard
+    /// logs `Graceful Interrupt...`.
     ///
     /// # Errors
     ///

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::config::{Config, SimpleDaemon};
 use crate::context::{far_future, Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
-use crate::lifecycle::{config_failure, finish, startup};
+use crate::lifecycle::{config_failure, fatal, finish, startup};
 use crate::Daemon;
 
 impl SimpleDaemon {
@@ -80,7 +80,7 @@ where
         let mut daemon = match init() {
             Ok(d) => d,
             Err(e) => {
-                log::error!("Start-up failed: {e}");
+                fatal(format_args!("Start-up failed: {e}"));
                 return Exit::Failed;
             }
         };
@@ -91,7 +91,7 @@ where
                 Exit::Stopped
             }
             Err(e) => {
-                log::error!("Tick failed: {e}");
+                fatal(format_args!("Tick failed: {e}"));
                 Exit::Failed
             }
         }

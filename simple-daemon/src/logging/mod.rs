@@ -46,6 +46,7 @@ use crate::error::Error;
 
 pub(crate) use file::choose as log_dir;
 use format::{Clock, Fields, Now, Template};
+pub(crate) use stdout::is_journal;
 
 /// How often buffered mode writes out.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -389,6 +390,11 @@ impl Logger {
         if level <= self.level {
             self.emit(level, OWN_TARGET, args, Some(deadline), To::All);
         }
+    }
+
+    /// The log file's path.
+    pub(crate) fn file_path(&self) -> &std::path::Path {
+        self.file.path()
     }
 
     /// Write out every buffered line (buffered mode; a no-op otherwise), waiting for the sinks.

@@ -51,8 +51,9 @@ pub(crate) fn priority(level: Level) -> u8 {
     }
 }
 
-/// Whether `$JOURNAL_STREAM` names the file that fd 1 is.
-fn stdout_is_journal() -> bool {
+/// Whether `$JOURNAL_STREAM` names the file that descriptor `fd` is (1 for stdout, 2 for
+/// stderr).
+pub(crate) fn is_journal(fd: i32) -> bool {
     let Some(v) = std::env::var_os("JOURNAL_STREAM") else {
         return false;
     };
@@ -66,7 +67,7 @@ fn stdout_is_journal() -> bool {
     // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: `st` is a valid, writable `stat` for the duration of the call.
-    if unsafe { libc::fstat(1, &mut st) } != 0 {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return false;
     }
     #[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
@@ -78,7 +79,7 @@ impl StdoutSink {
     /// A sink on fd 1; looks at `$JOURNAL_STREAM` once.
     pub(crate) fn new(buffered: bool) -> StdoutSink {
         StdoutSink {
-            journal: stdout_is_journal(),
+            journal: is_journal(1),
             buffered,
             buf: Mutex::new(Buf::default()),
         }

@@ -17,8 +17,9 @@
 //! | `FD_NEW_WAIT` | `new()` waits until this file exists (same lines) | unset |
 //! | `FD_RELOAD_MS` | `on_reload` sleeps this long between `on_reload ran` and `on_reload done` | 0 |
 //! | `FD_RELOAD_PANIC` | set: `on_reload` panics | unset |
-//! | `FD_TICK` | `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
+//! | `FD_TICK` | `fail:<text>` (returns `Err(text)`), `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
 //! | `FD_FLOOD` | `<threads>:<max lines>`: threads started by `new()` that log `flood t=<t> n=<n> <pad>` flat out | unset |
+//! | `FD_NEW_FAIL` | `new()` returns this text as its `Err` | unset |
 //! | `FD_OTHER_LOGGER` | set: install a `log` logger of its own before the daemon starts (as `env_logger::init()` would) | unset |
 //! | `FD_RAISE_AFTER` | set: when the run ends with 78 (a failed start), `raise(SIGTERM)`, then log-free `exit(3)` if still alive 2 s later | unset |
 //! | `FD_COUNTERS` | a file of 8 bytes per flood thread, shared-mapped: thread `t` stores there how many of its log calls have RETURNED, so a test can count lost lines even after `_exit` | unset |
@@ -159,7 +160,7 @@ struct Worker {
 }
 
 impl Daemon for Worker {
-    type Error = std::convert::Infallible;
+    type Error = String;
 
     fn tick(&mut self, ctx: &Context) -> Result<(), Self::Error> {
         self.n += 1;
@@ -178,6 +179,7 @@ impl Daemon for Worker {
         }
         info!("tick {n} start");
         match what {
+            "fail" => return Err(arg.to_owned()),
             "sleep" => std::thread::sleep(Duration::from_millis(arg.parse().unwrap_or(0))),
             "wait" => {
                 while !std::path::Path::new(arg).exists() {
@@ -306,7 +308,10 @@ fn run() -> Exit {
             }
             info!("new done");
         }
-        Ok::<_, std::convert::Infallible>(Worker {
+        if let Some(e) = env_var("FD_NEW_FAIL") {
+            return Err(e);
+        }
+        Ok::<_, String>(Worker {
             n: 0,
             tick: env_var("FD_TICK").unwrap_or_else(|| "quick".into()),
             flood: env_var("FD_FLOOD").map(|s| start_flood(&s)),
