@@ -28,15 +28,16 @@
 //!   or removed by a glob in a logrotate rule), on the file's REAL size (`fstat`), after checking
 //!   that the path still names our file (`st_dev`/`st_ino`): when another writer rotated it
 //!   already, this one opens the new file instead of rotating twice. A process writes every
-//!   record under that lock, after one `fstat` and one `lstat`, in its first second (a writer
-//!   that starts beside another cannot know of it yet) and for good once it sees another
-//!   process append (the real size is larger than its own count). Otherwise a record costs no
-//!   lock and no system call besides its `write(2)`: a writer alone takes the lock at rotation
-//!   only. An established writer learns of a newcomer at its next look (within a second, or a
-//!   sixteenth of the limit of its own bytes): until then its records may land in a file the
-//!   newcomer just rotated, which can then pass the limit by those records (none is lost);
-//!   where `flock` does not work (some network file systems) rotation is safe within one
-//!   process only;
+//!   record under that lock, after one `fstat` and one `lstat`, for its first one to two
+//!   seconds (writers started together, as template units are, cannot know of each other yet)
+//!   and for one to two seconds after each sign of another writer (the real size is larger
+//!   than its own count, or the path names another file while ours still exists). Otherwise a
+//!   record costs no lock and no system call besides its `write(2)`: a writer alone takes the
+//!   lock at rotation only. An established writer learns of a newcomer at its next look
+//!   (within a second, or a sixteenth of the limit of its own bytes): until then its records
+//!   may land in a file the newcomer just rotated, which can then pass the limit by those
+//!   records (none is lost). Where `flock` does not work (some network file systems) rotation
+//!   is safe within one process only;
 //! - the file and its path are looked at (`fstat` + `lstat`) once a second, when a record
 //!   starts a new second (or a sixteenth of the limit was written since the last look), not per
 //!   record: a file moved away (logrotate without a SIGHUP yet, or another writer's rotation)
@@ -72,9 +73,9 @@ use super::rotate::{self, Problems};
 const REOPEN_WAIT: Duration = Duration::from_millis(500);
 /// Above this many buffered bytes, the buffer is written out (buffered mode only).
 const BUFFER_CAP: usize = 64 * 1024;
-/// How long a process writes under the directory lock after start before it trusts that it
-/// is the file's only writer (seconds; it leaves locked writes in the second after).
-const PROBATION_SECS: i64 = 1;
+/// How long a process writes every record under the directory lock after the last sign of
+/// another writer: until this many seconds of the clock have begun since (one to two seconds).
+const SHARED_SECS: i64 = 2;
 /// At most this much of a deleted file is copied into the new one.
 const RECOVER_MAX: u64 = 8 * 1024 * 1024;
 
@@ -284,11 +285,10 @@ struct State {
     /// cannot be opened (then rotation is safe within this process only).
     dir: Option<Arc<File>>,
     /// Every record is written under the directory lock, after a look at the real size and the
-    /// path: for the first seconds after start (a writer that starts beside another cannot
-    /// know of it yet), and for good once another process was seen appending (`seen_other`).
+    /// path, until the second `alone_after`: at start (a writer started beside another cannot
+    /// know of it yet), and after each sign of another writer (it appended, or rotated the
+    /// file), which pushes `alone_after` back.
     shared: bool,
-    seen_other: bool,
-    /// The second after which a process that saw no other writer leaves locked writes.
     alone_after: i64,
     /// When the file and its path were last looked at ([`FileSink::look`]): the second, and
     /// the bytes and records written since.
@@ -456,8 +456,7 @@ impl FileSink {
                 top,
                 dir,
                 shared: true,
-                seen_other: false,
-                alone_after: super::format::Now::get().secs().saturating_add(PROBATION_SECS),
+                alone_after: super::format::Now::get().secs().saturating_add(SHARED_SECS),
                 looked_at: i64::MIN,
                 since_look: 0,
                 records_since_look: 0,
@@ -492,7 +491,7 @@ impl FileSink {
         };
         let st = &mut *guard;
         let len = line.len() as u64;
-        if st.shared && !st.seen_other && secs >= st.alone_after {
+        if st.shared && secs >= st.alone_after {
             st.shared = false;
         }
         // The cheap test on every record: a new second, or a sixteenth of the limit written.
@@ -550,8 +549,7 @@ impl FileSink {
             AtPath::Ours if nlink > 0 => {
                 let expected = st.size.saturating_sub(st.buf.len() as u64);
                 if real > expected {
-                    st.shared = true;
-                    st.seen_other = true;
+                    st.another_writer(secs);
                 }
                 // Also right after a truncation by someone else (logrotate's copytruncate).
                 st.size = real + st.buf.len() as u64;
@@ -570,17 +568,33 @@ impl FileSink {
                     });
                 }
             }
-            _ => match self.follow(st, nlink == 0) {
-                Ok(Some(text)) => st.notes.push(Note {
-                    level: Level::Warn,
-                    text,
-                    to_file: true,
-                }),
-                Ok(None) => {}
-                Err(e) => {
-                    if !st.reported_path {
-                        st.reported_path = true;
-                        st.notes.push(Note {
+            at => {
+                if nlink > 0 && matches!(at, AtPath::Other) {
+                    // Our file was moved and another made in its place: another writer's
+                    // rotation (or logrotate's, which costs a second or two of locked writes).
+                    st.another_writer(secs);
+                }
+                self.follow_noting(st, nlink == 0);
+            }
+        }
+        st.looked_at = secs;
+        st.since_look = 0;
+        st.records_since_look = 0;
+    }
+
+    /// [`Self::follow`], its warning or its failure (once) noted for the logger.
+    fn follow_noting(&self, st: &mut State, deleted: bool) {
+        match self.follow(st, deleted) {
+            Ok(Some(text)) => st.notes.push(Note {
+                level: Level::Warn,
+                text,
+                to_file: true,
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                if !st.reported_path {
+                    st.reported_path = true;
+                    st.notes.push(Note {
                             level: Level::Warn,
                             text: format!(
                                 "cannot open the log file {:?} again ({e}); lines go on into the file already open",
@@ -588,13 +602,9 @@ impl FileSink {
                             ),
                             to_file: true,
                         });
-                    }
                 }
-            },
+            }
         }
-        st.looked_at = secs;
-        st.since_look = 0;
-        st.records_since_look = 0;
     }
 
     /// Go on in the file the path names (making it, and its directory, when missing). When the
@@ -741,6 +751,12 @@ impl FileSink {
 }
 
 impl State {
+    /// Another process writes the file: lock every record for the next second or two.
+    fn another_writer(&mut self, secs: i64) {
+        self.shared = true;
+        self.alone_after = secs.saturating_add(SHARED_SECS);
+    }
+
     /// Count a record of `len` bytes about to be written.
     fn count(&mut self, len: u64) {
         self.size = self.size.saturating_add(len);
