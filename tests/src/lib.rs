@@ -33,6 +33,34 @@ use simple_daemon::{Mode, SimpleDaemon};
 /// machines are shared; it bounds a failing test, it is never a timing assertion.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// The bound on an aggressive (or escalated) stop, from the signal to the process's exit, that
+/// tests assert on real processes: the README promises at most 500 ms of waiting for the log
+/// sinks, a normal stop takes about a millisecond, and the rest is slack for a loaded machine.
+pub const AT_ONCE: Duration = Duration::from_secs(1);
+
+/// Wait for `child` to exit (see [`wait_exit`]) and assert it did within `bound` of `since`
+/// (the moment the test sent the stop signal).
+///
+/// ```
+/// let mut child = std::process::Command::new("true").spawn().unwrap();
+/// let st = simple_daemon_tests::exit_within(&mut child, std::time::Instant::now(), simple_daemon_tests::AT_ONCE);
+/// assert!(st.success());
+/// ```
+///
+/// # Panics
+///
+/// When the exit took longer than `bound`, or did not come within [`PATIENCE`].
+pub fn exit_within(child: &mut Child, since: Instant, bound: Duration) -> ExitStatus {
+    let st = wait_exit(child, PATIENCE);
+    let took = since.elapsed();
+    assert!(
+        took < bound,
+        "daemon {} took {took:?} from the stop signal to its exit; the bound is {bound:?}",
+        child.id()
+    );
+    st
+}
+
 /// A temporary directory removed on drop.
 #[derive(Debug)]
 pub struct TempDir(PathBuf);

@@ -332,3 +332,37 @@ fn a_fatal_error_is_one_line_on_stderr_unless_stdout_carries_the_log() {
         "one stderr line each without stream; none with stream (stdout has it)",
     );
 }
+
+/// Issue 16, mutation 2: without `stop_timeout`, nothing ends a passive stop but the tick's own
+/// end, however long it takes: a tick held 6 s after SIGTERM (it waits for a file the test
+/// creates) keeps the process alive with no `Graceful Interrupt...`, then the stop completes.
+#[test]
+fn without_stop_timeout_a_passive_stop_waits_for_a_long_tick() {
+    const HELD: Duration = Duration::from_secs(6);
+    let dir = TempDir::new("passive-long");
+    let flag = dir.path().join("release");
+    let tick = format!("wait:{}", flag.display());
+    let mut fd = fault_common::spawn_in(dir, &[("FD_TICK", tick.as_str())], true);
+    fd.wait_line("tick 1 start");
+    fd.signal(libc::SIGTERM);
+    fd.wait_line("Received 15 signal.");
+    let held = Instant::now();
+    while held.elapsed() < HELD {
+        assert!(
+            fd.alive(),
+            "the passive stop ended the held tick:\n{}",
+            tail(&read(&fd.log))
+        );
+        let log = read(&fd.log);
+        assert_eq!(count(&log, "Graceful Interrupt..."), 0, "{}", tail(&log));
+        assert_eq!(count(&log, "stopping at once"), 0, "{}", tail(&log));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::write(&flag, b"").expect("release the tick");
+    let (code, log, _) = fd.exit();
+    assert_eq!(code, 0, "{}", tail(&log));
+    let end = log.find("tick 1 end").expect("the tick ran to its end");
+    let on_stop = log.find("on_stop ran").expect("on_stop ran");
+    let graceful = log.find("Graceful Interrupt...").expect("Graceful Interrupt...");
+    assert!(end < on_stop && on_stop < graceful, "{}", tail(&log));
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use simple_daemon_tests::{kill, read, skip_or_fail, wait_exit, TempDir, PATIENCE};
+use simple_daemon_tests::{exit_within, kill, read, skip_or_fail, wait_exit, TempDir, AT_ONCE, PATIENCE};
 
 /// One datagram and the pid the kernel says sent it.
 #[derive(Debug, Clone)]
@@ -263,7 +263,9 @@ fn assert_from(m: &Msg, pid: u32) {
 
 /// A daemon under the peer, past `READY=1` and inside its first tick, then sent SIGTERM; returns
 /// once `STOPPING=1` (checked to come from the daemon) has arrived.
-fn stopping_in_first_tick(tag: &str, envs: &[(&str, &str)]) -> Option<(TempDir, Peer, Daemon)> {
+/// Start a daemon, wait for its first tick, send SIGTERM and wait for `STOPPING=1`; the last
+/// item is when the signal was sent.
+fn stopping_in_first_tick(tag: &str, envs: &[(&str, &str)]) -> Option<(TempDir, Peer, Daemon, Instant)> {
     let (dir, mut peer) = setup(tag, false)?;
     let d = spawn(&dir, Some(&peer.address), envs, None);
     let pid = d.child.id();
@@ -273,10 +275,11 @@ fn stopping_in_first_tick(tag: &str, envs: &[(&str, &str)]) -> Option<(TempDir, 
         "tick 1 start",
         PATIENCE
     ));
+    let sent = Instant::now();
     kill(pid, libc::SIGTERM);
     let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
     assert_from(&stopping, pid);
-    Some((dir, peer, d))
+    Some((dir, peer, d, sent))
 }
 
 #[test]
@@ -414,7 +417,7 @@ fn watchdog_pid_naming_the_daemon_keeps_pings_on() {
 #[test]
 fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
     let envs = [("SD_TICK", "sleep:1500"), ("SD_STOP_TIMEOUT_MS", "30000")];
-    let Some((_dir, mut peer, mut d)) = stopping_in_first_tick("notify-extend", &envs) else {
+    let Some((_dir, mut peer, mut d, _)) = stopping_in_first_tick("notify-extend", &envs) else {
         return;
     };
     let pid = d.child.id();
@@ -442,7 +445,7 @@ fn a_passive_stop_waiting_for_a_long_tick_extends_the_timeout() {
 fn without_stop_timeout_a_passive_stop_does_not_extend_the_timeout() {
     // Extending without a bound of our own would take away the unit's TimeoutStopSec=, the
     // operator's only bound on a tick that never returns.
-    let Some((_dir, mut peer, mut d)) =
+    let Some((_dir, mut peer, mut d, _)) =
         stopping_in_first_tick("notify-no-extend", &[("SD_TICK", "sleep:1500")])
     else {
         return;
@@ -460,10 +463,10 @@ fn without_stop_timeout_a_passive_stop_does_not_extend_the_timeout() {
 #[test]
 fn an_aggressive_stop_says_stopping_and_exits_at_once() {
     let envs = [("SD_MODE", "aggressive"), ("SD_TICK", "sleep:60000")];
-    let Some((_dir, _peer, mut d)) = stopping_in_first_tick("notify-aggr", &envs) else {
+    let Some((_dir, _peer, mut d, sent)) = stopping_in_first_tick("notify-aggr", &envs) else {
         return;
     };
-    assert_eq!(wait_exit(&mut d.child, PATIENCE).code(), Some(0));
+    assert_eq!(exit_within(&mut d.child, sent, AT_ONCE).code(), Some(0));
 }
 
 #[test]

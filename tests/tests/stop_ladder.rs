@@ -7,7 +7,11 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use simple_daemon_tests::{kill, position, read, wait_exit, wait_for_line, Reap, TempDir, PATIENCE};
+use std::time::{Duration, Instant};
+
+use simple_daemon_tests::{
+    exit_within, kill, position, read, wait_exit, wait_for_line, Reap, TempDir, AT_ONCE, PATIENCE,
+};
 
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
@@ -59,6 +63,13 @@ impl Daemon {
     }
     fn exit(mut self) -> (i32, String) {
         let st = wait_exit(&mut self.child.0, PATIENCE);
+        (st.code().unwrap_or(-1), read(&self.log))
+    }
+    /// Send `sig` and wait for the exit, which must come within [`AT_ONCE`] of the signal.
+    fn stop_at_once(mut self, sig: i32) -> (i32, String) {
+        let sent = Instant::now();
+        self.signal(sig);
+        let st = exit_within(&mut self.child.0, sent, AT_ONCE);
         (st.code().unwrap_or(-1), read(&self.log))
     }
 }
@@ -151,8 +162,7 @@ fn aggressive_stop_with_tick(tick: &str) {
         &[("SD_MODE", "aggressive"), ("SD_TICK", tick)],
     );
     d.wait_line("tick 1 start");
-    d.signal(SIGTERM);
-    let (code, log) = d.exit();
+    let (code, log) = d.stop_at_once(SIGTERM);
     assert_eq!(code, 0, "{log}");
     before(&log, "Mode: AGGRESSIVE", "Received 15 signal.");
     before(&log, "Received 15 signal.", "Graceful Interrupt...");
@@ -185,8 +195,7 @@ fn second_signal_escalates_a_slow_passive_stop() {
     d.wait_line("tick 1 start");
     d.signal(SIGTERM);
     d.wait_line("Received 15 signal.");
-    d.signal(SIGINT);
-    let (code, log) = d.exit();
+    let (code, log) = d.stop_at_once(SIGINT);
     assert_eq!(code, 0, "{log}");
     before(
         &log,
@@ -205,8 +214,11 @@ fn stop_timeout_escalates_a_slow_passive_stop() {
         &[("SD_TICK", "block"), ("SD_STOP_TIMEOUT_MS", "300")],
     );
     d.wait_line("tick 1 start");
+    let sent = Instant::now();
     d.signal(SIGTERM);
-    let (code, log) = d.exit();
+    let mut d = d;
+    let st = exit_within(&mut d.child.0, sent, AT_ONCE + Duration::from_millis(300));
+    let (code, log) = (st.code().unwrap_or(-1), read(&d.log));
     assert_eq!(code, 0, "{log}");
     before(
         &log,
@@ -365,8 +377,7 @@ fn guard_aggressive_stop_ends_a_blocked_loop() {
         ],
     );
     d.wait_line("tick 1 start");
-    d.signal(SIGINT);
-    let (code, log) = d.exit();
+    let (code, log) = d.stop_at_once(SIGINT);
     assert_eq!(code, 0, "{log}");
     before(&log, "Received 2 signal.", "Graceful Interrupt...");
     absent(&log, "tick 1 end");
