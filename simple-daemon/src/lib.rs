@@ -39,7 +39,7 @@
 //! # The daemon owns the process's logger
 //!
 //! Starting a daemon installs the process's one `log` logger: log through
-//! [`simple_daemon::log`](log) (`simple_daemon::log::info!`), and every library that logs with
+//! [`simple_daemon::log`](https://docs.rs/log/0.4/log/) (`simple_daemon::log::info!`), and every library that logs with
 //! `log` reaches the same sinks. Do not install another logger: `env_logger::init()` before the
 //! start makes it fail with [`Error::LoggerInstalled`] (exit 78, nothing created on disk), and
 //! `env_logger::init()` after it (in `new()`, say) panics inside env_logger, which this crate
