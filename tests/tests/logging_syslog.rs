@@ -462,3 +462,47 @@ fn a_long_record_is_one_datagram_of_at_most_8000_bytes_cut_on_a_character_with_a
         "the file lost the long record"
     );
 }
+
+#[test]
+fn rsyslog_keeps_a_cut_record_whole_with_its_marker() {
+    let dir = TempDir::new("rsyslog-cut");
+    let Some(rsyslog) = Rsyslog::start(dir.path()) else {
+        return;
+    };
+    let logs = TempDir::new("rsyslog-cut-logs");
+    let spec = logs.path().join("records");
+    std::fs::write(&spec, "5000 100000 300000 300000:a:€").expect("records");
+    let tick = format!("records:{}", spec.display());
+    let mut child = simple_daemon_tests::Reap(
+        fault_common::fault_daemon(logs.path())
+            .env("FD_SYSLOG", rsyslog.socket())
+            .env("FD_TICK", &tick)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn fault_daemon"),
+    );
+    assert!(
+        wait_until(PATIENCE, || rsyslog.fields().contains("records done")),
+        "no `records done` in rsyslog"
+    );
+    kill(child.0.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, PATIENCE).code(), Some(0));
+    let fields = rsyslog.fields();
+    for i in 0..4 {
+        let line = fields
+            .lines()
+            .find(|l| l.contains(&format!("|rec {i} ")) || l.contains(&format!("| rec {i} ")))
+            .unwrap_or_else(|| panic!("no record {i} in rsyslog"));
+        let cut = line.ends_with("...[truncated]");
+        assert_eq!(
+            cut,
+            i > 0,
+            "record {i}: ...{}",
+            &line[line.len().saturating_sub(30)..]
+        );
+        // rsyslog took the whole datagram: the marker is there, nothing cut after it.
+        assert!(line.len() < 8000, "record {i}: {} bytes", line.len());
+    }
+}
