@@ -32,6 +32,7 @@
 //!     SimpleDaemon::new("MyDaemon")
 //!         .mode(Mode::Aggressive)
 //!         .interval(Duration::from_secs(60))
+//!         .stream(true) // on stdout too, not only in the log file
 //!         .run(Worker::default())
 //! }
 //! ```
