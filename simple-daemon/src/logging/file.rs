@@ -27,17 +27,19 @@
 //!   a lock on the file itself would move with it, and a sidecar `.lock` file could be rotated
 //!   or removed by a glob in a logrotate rule), on the file's REAL size (`fstat`), after checking
 //!   that the path still names our file (`st_dev`/`st_ino`): when another writer rotated it
-//!   already, this one opens the new file instead of rotating twice. A process writes every
-//!   record under that lock, after one `fstat` and one `lstat`, for its first one to two
-//!   seconds (writers started together, as template units are, cannot know of each other yet)
-//!   and for one to two seconds after each sign of another writer (the real size is larger
-//!   than its own count, or the path names another file while ours still exists). Otherwise a
-//!   record costs no lock and no system call besides its `write(2)`: a writer alone takes the
-//!   lock at rotation only. An established writer learns of a newcomer at its next look
-//!   (within a second, or a sixteenth of the limit of its own bytes): until then its records
-//!   may land in a file the newcomer just rotated, which can then pass the limit by those
-//!   records (none is lost). Where `flock` does not work (some network file systems) rotation
-//!   is safe within one process only;
+//!   already, this one opens the new file instead of rotating twice. A record is written
+//!   under that lock, right after the rollover decision on the real size (so no other
+//!   writer's record slips in between and no file passes the limit), when it falls in the last
+//!   sixteenth before the limit, and every record for one to two seconds after a sign of
+//!   another writer (the real size is larger than this process's count, or the path names
+//!   another file while ours still exists). In its first one to two seconds a process also
+//!   `fstat`s the file before each record, so writers started together (template units) see
+//!   each other at once. Otherwise a record costs no lock and no system call besides its
+//!   `write(2)`. An established writer learns of a newcomer at its next look (within a second,
+//!   or a sixteenth of the limit of its own bytes): until then its records may land in a file
+//!   the newcomer just rotated, which can then pass the limit by those records (none is lost).
+//!   Where `flock` does not work (some network file systems) rotation is safe within one
+//!   process only;
 //! - the file and its path are looked at (`fstat` + `lstat`) once a second, when a record
 //!   starts a new second (or a sixteenth of the limit was written since the last look), not per
 //!   record: a file moved away (logrotate without a SIGHUP yet, or another writer's rotation)
@@ -284,12 +286,15 @@ struct State {
     /// The log directory, whose `flock` is the cross-process rotation lock; `None` when it
     /// cannot be opened (then rotation is safe within this process only).
     dir: Option<Arc<File>>,
-    /// Every record is written under the directory lock, after a look at the real size and the
-    /// path, until the second `alone_after`: at start (a writer started beside another cannot
-    /// know of it yet), and after each sign of another writer (it appended, or rotated the
-    /// file), which pushes `alone_after` back.
+    /// Another process writes this file too (it appended, or rotated the file): every record
+    /// is written under the directory lock, after a look at the real size and the path, until
+    /// the second `alone_after`, which each new sign of the other writer pushes back.
     shared: bool,
     alone_after: i64,
+    /// Until this second (one to two seconds after start), every record first `fstat`s the
+    /// file, so that writers started together (template units) see each other at their next
+    /// record rather than at their next look.
+    watch_until: i64,
     /// When the file and its path were last looked at ([`FileSink::look`]): the second, and
     /// the bytes and records written since.
     looked_at: i64,
@@ -455,8 +460,9 @@ impl FileSink {
                 size,
                 top,
                 dir,
-                shared: true,
-                alone_after: super::format::Now::get().secs().saturating_add(SHARED_SECS),
+                shared: false,
+                alone_after: i64::MIN,
+                watch_until: super::format::Now::get().secs().saturating_add(SHARED_SECS),
                 looked_at: i64::MIN,
                 since_look: 0,
                 records_since_look: 0,
@@ -497,9 +503,17 @@ impl FileSink {
         // The cheap test on every record: a new second, or a sixteenth of the limit written.
         if !st.shared && (secs != st.looked_at || st.since_look >= self.max / 16) {
             self.look(st, secs);
+        } else if !st.shared && secs < st.watch_until {
+            let expected = st.size.saturating_sub(st.buf.len() as u64);
+            if st.file.metadata().is_ok_and(|m| m.len() > expected) {
+                st.another_writer(secs);
+            }
         }
-        if st.shared {
-            // Another process appends too: decide on the real size, under the lock it takes.
+        // In the last sixteenth before the limit, or with another writer, the record is written
+        // under the directory lock, after the rollover decision on the file's real size: so no
+        // other writer's record can slip in between, and no file passes the limit.
+        let near = st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16;
+        if st.shared || near {
             st.drain();
             let _held = DirLock::take(st.dir.clone(), deadline);
             self.look(st, secs);
@@ -509,16 +523,6 @@ impl FileSink {
             st.count(len);
             st.put(line);
             return std::mem::take(&mut st.notes);
-        }
-        if rotate::needs_rollover(st.size, len, self.max) {
-            // Our own count says the limit is near: make sure under the lock, on the real size
-            // of the file the path names now (another process may have rotated it already).
-            st.drain();
-            let _held = DirLock::take(st.dir.clone(), deadline);
-            self.look(st, secs);
-            if rotate::needs_rollover(st.size, len, self.max) {
-                self.rotate(st);
-            }
         }
         st.count(len);
         if !self.buffered || st.direct {
