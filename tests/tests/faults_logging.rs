@@ -123,7 +123,10 @@ fn assert_no_gap_from_first(out: &str, file: &str) {
     let on_disk = ticks(file);
     let first = on_disk.first().copied().expect("ticks in the file");
     let from_first: Vec<u64> = ticks(out).into_iter().filter(|&t| t >= first).collect();
-    assert_eq!(from_first, on_disk, "a tick missing in the file after its first one");
+    assert_eq!(
+        from_first, on_disk,
+        "a tick missing in the file after its first one"
+    );
 }
 
 /// Every line of `text` is whole and in the format; `text` ends with a newline.
