@@ -18,7 +18,8 @@
 //! - exactly one thread owns the end of the process; the end of a passive stop is bounded the
 //!   same way;
 //! - the end does not depend on any sink: once it has begun, a [`deadline`] thread ends the
-//!   process [`END_WAIT`] after the stop was decided even when a sink blocks in the kernel;
+//!   process [`END_WAIT`] after the stop was decided even when a sink blocks in the kernel, and
+//!   raises a passive stop [`FLUSH_WAIT`] after its signal when its lines are stuck that way;
 //! - what systemd is told stays true: `RELOADING=1` (with `MONOTONIC_USEC=`) as soon as a
 //!   SIGHUP arrives, `READY=1` only once the reload is done, neither once a stop was requested
 //!   (a reload during a stop is not acknowledged), and `STOPPING=1` exactly once, from whoever
@@ -228,8 +229,12 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
             shared.raise(STOP);
         }
         Mode::Passive => {
+            // A sink blocked in the kernel must not hold the stop: past `deadline`, the
+            // deadline thread raises it without these lines.
+            deadline::arm_stop(deadline, shared);
             log_bounded(Level::Info, format_args!("interrupted == True"), deadline);
             log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+            deadline::stop_announced();
             shared.raise(STOP);
             shared.announce_stopping();
             if let Some(timeout) = shared.stop_timeout {

@@ -196,20 +196,30 @@ impl FullPipe {
     }
 }
 
-/// Issue 10 #4: an aggressive stop whose log write blocks in the kernel, in a way a kill ends.
-/// The log file stops taking writes (`RLIMIT_FSIZE` lowered to its size: `EFBIG`, as a full disk
-/// would), there is no other sink, so the file's one warning goes to stderr, a pipe nobody reads
-/// and full: the signal thread's write there blocks. The end of the process must not wait for
-/// it.
+/// Issue 10 #4: a stop whose log write blocks in the kernel, in a way a kill ends. The log file
+/// stops taking writes (`RLIMIT_FSIZE` lowered to its size: `EFBIG`, as a full disk would),
+/// there is no other sink, so the file's one warning goes to stderr, a pipe nobody reads and
+/// full: the signal thread's write there blocks. Neither stop may wait for it: the aggressive one
+/// ends the process by its deadline, the passive one is raised without its lines and ends the
+/// idle tick at once.
 #[test]
 fn an_aggressive_stop_ends_on_time_when_a_sink_blocks_in_the_kernel() {
+    stop_with_a_sink_blocked_in_the_kernel("aggressive");
+}
+
+#[test]
+fn a_passive_stop_is_raised_on_time_when_a_sink_blocks_in_the_kernel() {
+    stop_with_a_sink_blocked_in_the_kernel("passive");
+}
+
+fn stop_with_a_sink_blocked_in_the_kernel(mode: &str) {
     use std::os::unix::process::CommandExt;
     const PATIENT: Duration = Duration::from_secs(5);
     let pipe = FullPipe::new();
     let dir = TempDir::new("blocked-sink");
     let log = dir.path().join(format!("{NAME}.log"));
     let mut cmd = fault_daemon(dir.path());
-    cmd.envs([("FD_MODE", "aggressive"), ("FD_TICK", "idle")])
+    cmd.envs([("FD_MODE", mode), ("FD_TICK", "idle")])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(pipe.write.try_clone().expect("dup the pipe")));
@@ -252,7 +262,7 @@ fn an_aggressive_stop_ends_on_time_when_a_sink_blocks_in_the_kernel() {
     drop(pipe);
     let status = simple_daemon_tests::wait_exit(&mut child.0, PATIENCE);
     record_asserted(
-        "#4 aggressive stop, file refusing writes (EFBIG), its warning blocked on a full stderr pipe",
+        &format!("#4 {mode} stop, file refusing writes (EFBIG), its warning blocked on a full stderr pipe"),
         1,
         None,
         "the file refuses every line by design: the time from SIGTERM to the exit",

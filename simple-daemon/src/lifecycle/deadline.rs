@@ -1,22 +1,35 @@
 //! The deadline of the end of the process: a thread, started at start-up, that ends the process
-//! with `_exit` when an end that has begun is not over by its deadline.
+//! with `_exit` when an end that has begun is not over by its deadline, and raises a passive
+//! stop whose announcement is stuck in a sink.
 //!
 //! Promises: once [`arm`]ed, the process is gone by the deadline (plus the scheduler's delay),
 //! whatever another thread is blocked in, as long as the kernel lets a kill end that wait (a
 //! full pipe, a stopped terminal, a FUSE or NFS file system). A thread inside `write(2)` on a
 //! frozen file system (`fsfreeze`) is the exception nothing in user space can help: the kernel
 //! holds the whole process until the thaw, even after `_exit`; the end then completes at once
-//! after the thaw, with nothing lost. Nothing is spawned or allocated at stop time: [`arm`] and
-//! [`disarm`] take a lock the deadline thread only holds between waits.
+//! after the thaw, with nothing lost. Once [`arm_stop`]ped, the stop is raised by its deadline
+//! unless [`stop_announced`] came first. Nothing is spawned or allocated at stop time: the
+//! arming functions take a lock the deadline thread only holds between waits.
 
-use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::Instant;
 
+use crate::context::{Shared, STOP};
 use crate::error::Error;
 
-/// The armed deadline and the status to exit with, if any.
-static ARMED: Mutex<Option<(Instant, i32)>> = Mutex::new(None);
+/// What is armed.
+struct Armed {
+    /// When to `_exit`, and with which status.
+    exit: Option<(Instant, i32)>,
+    /// When to raise the stop of a passive run whose announcement is stuck.
+    stop: Option<(Instant, Arc<Shared>)>,
+}
+
+static ARMED: Mutex<Armed> = Mutex::new(Armed {
+    exit: None,
+    stop: None,
+});
 /// Wakes the deadline thread when [`ARMED`] changes.
 static CHANGED: Condvar = Condvar::new();
 /// The status of the run that ended, for the deadline armed at `exit(3)` (see [`start`]).
@@ -49,18 +62,32 @@ pub(crate) fn start() -> Result<(), Error> {
 /// deadline is kept.
 pub(crate) fn arm(at: Instant, status: i32) {
     let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
-    *armed = Some(match *armed {
+    armed.exit = Some(match armed.exit {
         Some((earlier, s)) if earlier <= at => (earlier, s),
         _ => (at, status),
     });
     CHANGED.notify_all();
 }
 
+/// Raise `shared`'s stop at `at`, unless [`stop_announced`] is called before: a passive stop
+/// logs its lines before it raises the stop, and a sink blocked in the kernel must not keep it
+/// from being raised.
+pub(crate) fn arm_stop(at: Instant, shared: &Arc<Shared>) {
+    let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+    armed.stop = Some((at, Arc::clone(shared)));
+    CHANGED.notify_all();
+}
+
+/// The passive stop's lines are written: nothing to raise for it.
+pub(crate) fn stop_announced() {
+    ARMED.lock().unwrap_or_else(PoisonError::into_inner).stop = None;
+}
+
 /// The end is over and the process goes on (a guard was dropped): no deadline any more. The
 /// status is kept for the deadline armed when the process exits.
 pub(crate) fn disarm(status: i32) {
     *ENDED.lock().unwrap_or_else(PoisonError::into_inner) = Some(status);
-    *ARMED.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    ARMED.lock().unwrap_or_else(PoisonError::into_inner).exit = None;
     CHANGED.notify_all();
 }
 
@@ -73,24 +100,39 @@ extern "C" fn arm_at_exit() {
     }
 }
 
-/// The deadline thread: wait for a deadline, then for it to pass, then `_exit`.
+/// The deadline thread: wait for a deadline, then for it to pass, then `_exit` (or raise the
+/// stuck stop).
 fn watch() {
     let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
-        match *armed {
-            None => armed = CHANGED.wait(armed).unwrap_or_else(PoisonError::into_inner),
-            Some((at, status)) => {
-                let now = Instant::now();
-                if now >= at {
-                    // SAFETY: `_exit` ends the process without running atexit handlers or
-                    // destructors, which is the point: the end that was begun is stuck.
-                    unsafe { libc::_exit(status) }
-                }
-                armed = CHANGED
-                    .wait_timeout(armed, at - now)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+        let now = Instant::now();
+        if let Some((at, status)) = armed.exit {
+            if now >= at {
+                // SAFETY: `_exit` ends the process without running atexit handlers or
+                // destructors, which is the point: the end that was begun is stuck.
+                unsafe { libc::_exit(status) }
             }
         }
+        if armed.stop.as_ref().is_some_and(|(at, _)| now >= *at) {
+            if let Some((_, shared)) = armed.stop.take() {
+                drop(armed);
+                shared.raise(STOP);
+                armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+            }
+            continue;
+        }
+        let next = [armed.exit.map(|e| e.0), armed.stop.as_ref().map(|s| s.0)]
+            .into_iter()
+            .flatten()
+            .min();
+        armed = match next {
+            None => CHANGED.wait(armed).unwrap_or_else(PoisonError::into_inner),
+            Some(at) => {
+                CHANGED
+                    .wait_timeout(armed, at.saturating_duration_since(now))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
     }
 }
