@@ -78,7 +78,8 @@ static FATAL: Mutex<Option<String>> = Mutex::new(None);
 pub(crate) fn fatal(args: fmt::Arguments<'_>) {
     log::error!("{args}");
     if FATAL_TO_STDERR.load(Ordering::Relaxed) {
-        let line = format!("{}: {args}", program());
+        // One line, whatever the error's `Display` holds.
+        let line = format!("{}: {args}", program()).replace(['\r', '\n'], " ");
         *FATAL.lock().unwrap_or_else(PoisonError::into_inner) = Some(line);
     }
 }

@@ -334,6 +334,17 @@ fn a_fatal_error_is_one_line_on_stderr_unless_stdout_carries_the_log() {
             told += 1;
         }
     }
+    // An error whose text has several lines is still one line on stderr.
+    let dir = TempDir::new("fatal-lines");
+    let out = fault_daemon(dir.path())
+        .env("FD_NEW_FAIL", "no database\nat db:5432")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run fault_daemon");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "fault_daemon: Start-up failed: no database at db:5432\n"
+    );
     record(
         "17.1 failing new() / tick without stream, and new() with stream",
         3,
