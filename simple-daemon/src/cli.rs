@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{Config, SimpleDaemon};
-use crate::error::{Error, Exit};
-use crate::lifecycle::{self, config_failure};
+use crate::error::{program, Error, Exit};
+use crate::lifecycle::config_failure;
 
 /// How much longer than `stop_timeout` the printed `TimeoutStopSec=` is: room for the escalation
 /// to log, flush (bounded by half a second) and exit before systemd's SIGKILL.
@@ -61,7 +61,7 @@ where
     E: std::fmt::Display,
     F: FnOnce() -> Result<D, E>,
 {
-    let prog = lifecycle::program();
+    let prog = program();
     let cmd = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(sentence) => {

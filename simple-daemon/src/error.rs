@@ -6,8 +6,20 @@
 
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Termination};
+
+/// The program's name as invoked (argv\[0\]'s file name), for messages.
+pub(crate) fn program() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "simple-daemon".to_owned())
+}
 
 /// Exit status for a stop a signal asked for (also an escalated one).
 pub const EXIT_OK: u8 = 0;
@@ -94,7 +106,8 @@ impl Error {
     /// assert_eq!(err.report(), Exit::Config); // stderr: `<program>: invalid name "bad name": ...`
     /// ```
     pub fn report(&self) -> Exit {
-        crate::lifecycle::config_failure(self)
+        eprintln!("{}: {self}", program());
+        Exit::Config
     }
 
     pub(crate) fn setting(

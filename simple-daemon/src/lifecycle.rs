@@ -27,7 +27,6 @@
 
 use std::fmt;
 use std::panic;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -37,7 +36,7 @@ use log::Level;
 
 use crate::config::{Config, Mode};
 use crate::context::{Shared, RELOAD, STOP};
-use crate::error::{Error, Exit};
+use crate::error::{program, Error, Exit};
 use crate::logging;
 use crate::notify::{Notifier, EXTEND_STEP, SEND_TIMEOUT};
 use crate::signals::{self, Event};
@@ -52,18 +51,6 @@ pub(crate) const FLUSH_WAIT: Duration = Duration::from_millis(500);
 pub(crate) const END_WAIT: Duration = FLUSH_WAIT
     .saturating_add(SEND_TIMEOUT)
     .saturating_add(Duration::from_millis(50));
-
-/// The program's name as invoked (argv\[0\]'s file name), for messages.
-pub(crate) fn program() -> String {
-    std::env::args_os()
-        .next()
-        .and_then(|a| {
-            Path::new(&a)
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-        })
-        .unwrap_or_else(|| "simple-daemon".to_owned())
-}
 
 /// Whether an error that ends the daemon is also told on stderr (see [`fatal`]); set at start-up.
 static FATAL_TO_STDERR: AtomicBool = AtomicBool::new(false);
@@ -86,8 +73,7 @@ pub(crate) fn fatal(args: fmt::Arguments<'_>) {
 
 /// Report a configuration error on stderr, in one sentence, and give the exit status for it.
 pub(crate) fn config_failure(e: &Error) -> Exit {
-    eprintln!("{}: {e}", program());
-    Exit::Config
+    e.report()
 }
 
 /// Install logging, signals and the panic hook, and log the seed's start lines.
