@@ -28,7 +28,7 @@
 use std::fmt;
 use std::panic;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -102,6 +102,10 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared
         signals::restore_defaults();
         return Err(e);
     }
+    if takes_reloads {
+        // The tick loop runs on this thread (the sync driver): a panic here ends the run.
+        let _ = DRIVER.set(thread::current().id());
+    }
     install_panic_hook();
     log::info!("Mode: {}", config.mode);
     if let Some(l) = logging::global() {
@@ -114,9 +118,17 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared
 
 /// Log a panic's message and location at ERROR through every sink (the bounded path, so a
 /// panic inside a sink cannot deadlock), flush, then let the previous hook print it on stderr.
+///
+/// On the driver's thread (where [`startup`] ran for a tick loop) the panic ends the run, so the
+/// [`deadline`] thread bounds this report: `_exit(101)` [`END_WAIT`] after the panic if a sink
+/// or stderr (a full pipe nobody reads) holds it in the kernel.
 fn install_panic_hook() {
     let previous = panic::take_hook();
     panic::set_hook(Box::new(move |info| {
+        let ends_the_run = DRIVER.get() == Some(&thread::current().id());
+        if ends_the_run {
+            deadline::arm_panic(Instant::now() + END_WAIT);
+        }
         if let Some(l) = logging::global() {
             let payload = info.payload();
             let msg = payload
@@ -142,8 +154,14 @@ fn install_panic_hook() {
             l.flush_bounded(deadline);
         }
         previous(info);
+        if ends_the_run {
+            deadline::panic_reported();
+        }
     }));
 }
+
+/// The thread of the tick loop, whose panics end the run (see [`install_panic_hook`]).
+static DRIVER: OnceLock<thread::ThreadId> = OnceLock::new();
 
 /// Log through the bounded path (never waits past `deadline` for a sink).
 fn log_bounded(level: Level, args: fmt::Arguments<'_>, deadline: Instant) {

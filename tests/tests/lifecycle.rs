@@ -284,6 +284,63 @@ fn stop_with_a_sink_blocked_in_the_kernel(mode: &str) {
     assert_eq!(status.code(), Some(0), "{}", tail(&read(&log)));
 }
 
+/// The end of a run by a panic is bounded too: the panic hook logs the panic, then Rust's own
+/// hook prints it on stderr, here a full pipe nobody reads, where that write blocks. The
+/// process must still exit 101, within the end's deadline.
+#[test]
+fn a_panic_ends_the_process_on_time_when_stderr_blocks() {
+    let pipe = FullPipe::new();
+    let dir = TempDir::new("panic-blocked");
+    let log = dir.path().join(format!("{NAME}.log"));
+    let go = dir.path().join("panic now");
+    let tick = format!("panic:{}", go.display());
+    let child = fault_daemon(dir.path())
+        .env("FD_TICK", &tick)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(pipe.write.try_clone().expect("dup the pipe")))
+        .spawn()
+        .expect("spawn fault_daemon");
+    let mut child = simple_daemon_tests::Reap(child);
+    assert!(
+        simple_daemon_tests::wait_for_line(&log, "tick 1 start", PATIENCE),
+        "{}",
+        tail(&read(&log))
+    );
+    pipe.fill();
+    let sent = Instant::now();
+    std::fs::write(&go, b"").expect("let the tick panic");
+    let exited = wait_until(Duration::from_secs(5), || {
+        child.0.try_wait().ok().flatten().is_some()
+    });
+    let took = sent.elapsed();
+    drop(pipe);
+    let status = simple_daemon_tests::wait_exit(&mut child.0, PATIENCE);
+    let log = read(&log);
+    fault_common::record_asserted(
+        "#4 panic in the tick, Rust's hook blocked on a full stderr pipe",
+        1,
+        None,
+        "the time from the panic to the exit",
+        &format!(
+            "panic to exit {} ms{}, status {status}",
+            took.as_millis(),
+            if exited {
+                ""
+            } else {
+                " (only once the pipe was closed)"
+            }
+        ),
+    );
+    assert!(
+        exited && took < Duration::from_secs(1),
+        "the panic's end took {took:?} (ended on its own: {exited})\n{}",
+        tail(&log)
+    );
+    assert_eq!(status.code(), Some(101), "{}", tail(&log));
+    assert_eq!(count(&log, "panicked at"), 1, "{}", tail(&log));
+}
+
 /// Issue 17 #1: an error that ends the daemon is told on stderr in one line when nothing else
 /// shows the log there, and not twice when `stream` already does; the start lines say where
 /// the log file is.

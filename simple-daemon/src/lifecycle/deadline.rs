@@ -16,7 +16,7 @@ use std::thread;
 use std::time::Instant;
 
 use crate::context::{Shared, STOP};
-use crate::error::Error;
+use crate::error::{Error, EXIT_PANIC};
 
 /// What is armed.
 struct Armed {
@@ -24,11 +24,14 @@ struct Armed {
     exit: Option<(Instant, i32)>,
     /// When to raise the stop of a passive run whose announcement is stuck.
     stop: Option<(Instant, Arc<Shared>)>,
+    /// When to `_exit(101)` if the panic hook of the driver's thread is still stuck.
+    panic: Option<Instant>,
 }
 
 static ARMED: Mutex<Armed> = Mutex::new(Armed {
     exit: None,
     stop: None,
+    panic: None,
 });
 /// Wakes the deadline thread when [`ARMED`] changes.
 static CHANGED: Condvar = Condvar::new();
@@ -78,6 +81,19 @@ pub(crate) fn arm_stop(at: Instant, shared: &Arc<Shared>) {
     CHANGED.notify_all();
 }
 
+/// A panic on the driver's thread is being reported (logged, then printed by the previous hook
+/// on stderr): `_exit(101)` at `at` if that is still not done, since the panic ends the run.
+pub(crate) fn arm_panic(at: Instant) {
+    let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
+    armed.panic = Some(at);
+    CHANGED.notify_all();
+}
+
+/// The panic was reported: the run goes on to its end (or the user's code caught the panic).
+pub(crate) fn panic_reported() {
+    ARMED.lock().unwrap_or_else(PoisonError::into_inner).panic = None;
+}
+
 /// The passive stop's lines are written: nothing to raise for it.
 pub(crate) fn stop_announced() {
     ARMED.lock().unwrap_or_else(PoisonError::into_inner).stop = None;
@@ -106,7 +122,11 @@ fn watch() {
     let mut armed = ARMED.lock().unwrap_or_else(PoisonError::into_inner);
     loop {
         let now = Instant::now();
-        if let Some((at, status)) = armed.exit {
+        let exit = [armed.exit, armed.panic.map(|at| (at, i32::from(EXIT_PANIC)))]
+            .into_iter()
+            .flatten()
+            .min_by_key(|e| e.0);
+        if let Some((at, status)) = exit {
             if now >= at {
                 // SAFETY: `_exit` ends the process without running atexit handlers or
                 // destructors, which is the point: the end that was begun is stuck.
@@ -121,7 +141,7 @@ fn watch() {
             }
             continue;
         }
-        let next = [armed.exit.map(|e| e.0), armed.stop.as_ref().map(|s| s.0)]
+        let next = [exit.map(|e| e.0), armed.stop.as_ref().map(|s| s.0)]
             .into_iter()
             .flatten()
             .min();

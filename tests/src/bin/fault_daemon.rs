@@ -17,7 +17,7 @@
 //! | `FD_NEW_WAIT` | `new()` waits until this file exists (same lines) | unset |
 //! | `FD_RELOAD_MS` | `on_reload` sleeps this long between `on_reload ran` and `on_reload done` | 0 |
 //! | `FD_RELOAD_PANIC` | set: `on_reload` panics | unset |
-//! | `FD_TICK` | `fail:<text>` (returns `Err(text)`), `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
+//! | `FD_TICK` | `fail:<text>` (returns `Err(text)`), `panic:<file>` (panics once the file exists), `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
 //! | `FD_FLOOD` | `<threads>:<max lines>`: threads started by `new()` that log `flood t=<t> n=<n> <pad>` flat out | unset |
 //! | `FD_NEW_FAIL` | `new()` returns this text as its `Err` | unset |
 //! | `FD_OTHER_LOGGER` | set: install a `log` logger of its own before the daemon starts (as `env_logger::init()` would) | unset |
@@ -180,6 +180,12 @@ impl Daemon for Worker {
         info!("tick {n} start");
         match what {
             "fail" => return Err(arg.to_owned()),
+            "panic" => {
+                while !std::path::Path::new(arg).exists() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                panic!("the tick gave up");
+            }
             "sleep" => std::thread::sleep(Duration::from_millis(arg.parse().unwrap_or(0))),
             "wait" => {
                 while !std::path::Path::new(arg).exists() {
