@@ -12,7 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fault_common::{count, fault_daemon, parse_line, record, record_asserted, spawn, tail, NAME};
-use simple_daemon_tests::{read, wait_until, TempDir, PATIENCE};
+use simple_daemon_tests::{position, read, skip_or_fail, wait_until, TempDir, PATIENCE};
 
 /// Milliseconds since midnight of a seed-format line's time stamp (`2018-11-27 13:47:59,971`).
 fn stamp_ms(line: &str) -> Option<u64> {
@@ -339,6 +339,131 @@ fn a_panic_ends_the_process_on_time_when_stderr_blocks() {
     );
     assert_eq!(status.code(), Some(101), "{}", tail(&log));
     assert_eq!(count(&log, "panicked at"), 1, "{}", tail(&log));
+}
+
+/// An ext4 file system in a file, loop-mounted (root only), frozen and thawed with `fsfreeze`;
+/// thawed and unmounted (lazily) on drop.
+struct LoopFs {
+    mnt: std::path::PathBuf,
+}
+
+impl LoopFs {
+    fn mount(dir: &std::path::Path) -> Result<LoopFs, String> {
+        let img = dir.join("fs.img");
+        let mnt = dir.join("mnt");
+        std::fs::File::create(&img)
+            .and_then(|f| f.set_len(32 << 20))
+            .map_err(|e| format!("image: {e}"))?;
+        std::fs::create_dir_all(&mnt).map_err(|e| format!("mount point: {e}"))?;
+        let (img_s, mnt_s) = (img.to_string_lossy(), mnt.to_string_lossy());
+        run(&["mkfs.ext4", "-q", "-F", &img_s])?;
+        run(&["mount", "-o", "loop", &img_s, &mnt_s])?;
+        Ok(LoopFs { mnt })
+    }
+
+    fn freeze(&self, frozen: bool) {
+        let flag = if frozen { "-f" } else { "-u" };
+        if let Err(e) = run(&["fsfreeze", flag, &self.mnt.to_string_lossy()]) {
+            panic!("fsfreeze {flag}: {e}");
+        }
+    }
+}
+
+impl Drop for LoopFs {
+    fn drop(&mut self) {
+        let m = self.mnt.to_string_lossy().into_owned();
+        let _ = run(&["fsfreeze", "-u", &m]);
+        let _ = run(&["umount", "-l", &m]);
+    }
+}
+
+/// Run a command; its error output when it fails.
+fn run(cmd: &[&str]) -> Result<(), String> {
+    let out = std::process::Command::new(cmd[0])
+        .args(&cmd[1..])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("{}: {e}", cmd[0]))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{cmd:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Issue 10 #4, the case nothing in user space can shorten: the log's file system frozen
+/// (`fsfreeze -f`) when SIGTERM comes. A write there holds the whole process in the kernel until
+/// the thaw, even after `_exit`; the end's deadline must not `_exit` meanwhile (the write would
+/// then fail at the thaw, and the stop's lines be lost). After the thaw the stop completes at
+/// once, every line in the file.
+#[test]
+fn a_stop_on_a_frozen_file_system_completes_at_the_thaw_with_nothing_lost() {
+    const FROZEN: Duration = Duration::from_millis(1500);
+    let dir = TempDir::new("frozen");
+    let fs = match LoopFs::mount(dir.path()) {
+        Ok(fs) => fs,
+        Err(e) => {
+            skip_or_fail(&format!("cannot loop-mount an ext4 file system ({e})"));
+            return;
+        }
+    };
+    for mode in ["aggressive", "passive"] {
+        let logs = fs.mnt.join(mode);
+        let log = logs.join(format!("{NAME}.log"));
+        let child = fault_daemon(&logs)
+            .envs([("FD_MODE", mode), ("FD_TICK", "idle")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn fault_daemon");
+        let mut child = simple_daemon_tests::Reap(child);
+        assert!(
+            simple_daemon_tests::wait_for_line(&log, "tick 1 start", PATIENCE),
+            "{mode}: {}",
+            tail(&read(&log))
+        );
+        fs.freeze(true);
+        simple_daemon_tests::kill(child.0.id(), libc::SIGTERM);
+        std::thread::sleep(FROZEN);
+        let during = child.0.try_wait().expect("try_wait");
+        let thawed = Instant::now();
+        fs.freeze(false);
+        let status = simple_daemon_tests::wait_exit(&mut child.0, PATIENCE);
+        let after = thawed.elapsed();
+        let text = read(&log);
+        let stop_lines: &[&str] = if mode == "aggressive" {
+            &["Received 15 signal.", "Graceful Interrupt..."]
+        } else {
+            &[
+                "interrupted == True",
+                "Received 15 signal.",
+                "tick 1 end",
+                "on_stop ran",
+                "Graceful Interrupt...",
+            ]
+        };
+        let found = stop_lines.iter().filter(|l| count(&text, l) == 1).count();
+        fault_common::record(
+            &format!("#4 {mode} stop on a frozen file system (fsfreeze), thawed after 1.5 s"),
+            1,
+            stop_lines.len() as u64,
+            found as u64,
+            &format!("exit {} ms after the thaw, status {status}", after.as_millis()),
+        );
+        assert!(during.is_none(), "{mode}: ended during the freeze: {during:?}");
+        assert_eq!(status.code(), Some(0), "{mode}: {}", tail(&text));
+        assert!(after < Duration::from_secs(1), "{mode}: {after:?} after the thaw");
+        let order: Vec<Option<usize>> = stop_lines.iter().map(|l| position(&text, l)).collect();
+        assert!(
+            found == stop_lines.len() && order.windows(2).all(|w| w[0] < w[1]),
+            "{mode}: the stop's lines, once each and in order:\n{}",
+            tail(&text)
+        );
+    }
 }
 
 /// Issue 17 #1: an error that ends the daemon is told on stderr in one line when nothing else

@@ -6,14 +6,16 @@
 //! whatever another thread is blocked in, as long as the kernel lets a kill end that wait (a
 //! full pipe, a stopped terminal, a FUSE or NFS file system). A thread inside `write(2)` on a
 //! frozen file system (`fsfreeze`) is the exception nothing in user space can help: the kernel
-//! holds the whole process until the thaw, even after `_exit`; the end then completes at once
-//! after the thaw, with nothing lost. Once [`arm_stop`]ped, the stop is raised by its deadline
+//! holds the whole process until the thaw, even after `_exit`, and an `_exit` would make that
+//! write fail once thawed. So while one of the process's threads waits at a file system's
+//! freeze gate (its kernel wait channel is `percpu_rwsem_wait`), the deadlines wait too; the
+//! end then completes at once after the thaw, with nothing lost. Once [`arm_stop`]ped, the stop is raised by its deadline
 //! unless [`stop_announced`] came first. Nothing is spawned or allocated at stop time: the
 //! arming functions take a lock the deadline thread only holds between waits.
 
 use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::context::{Shared, STOP};
 use crate::error::{Error, EXIT_PANIC};
@@ -116,6 +118,24 @@ extern "C" fn arm_at_exit() {
     }
 }
 
+/// How often the deadline looks again while a thread waits at a freeze gate.
+const FREEZE_POLL: Duration = Duration::from_millis(50);
+
+/// Whether another thread of this process waits at a file system's freeze gate (`fsfreeze`):
+/// its kernel wait channel (`/proc/self/task/<tid>/wchan`) is `percpu_rwsem_wait`, where
+/// `sb_start_write` and `mnt_want_write` sleep. `false` when `/proc` cannot tell.
+fn at_a_freeze_gate() -> bool {
+    // SAFETY: gettid(2) has no preconditions.
+    let me = unsafe { libc::gettid() }.to_string();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return false;
+    };
+    tasks.filter_map(Result::ok).any(|t| {
+        t.file_name().to_str() != Some(me.as_str())
+            && std::fs::read(t.path().join("wchan")).is_ok_and(|w| w == b"percpu_rwsem_wait")
+    })
+}
+
 /// The deadline thread: wait for a deadline, then for it to pass, then `_exit` (or raise the
 /// stuck stop).
 fn watch() {
@@ -126,6 +146,18 @@ fn watch() {
             .into_iter()
             .flatten()
             .min_by_key(|e| e.0);
+        let due =
+            exit.is_some_and(|(at, _)| now >= at) || armed.stop.as_ref().is_some_and(|(at, _)| now >= *at);
+        if due && at_a_freeze_gate() {
+            // Nothing ends that wait before the thaw; `_exit` would only make the write fail
+            // then, and raising the stop would race the stuck lines. Look again shortly: after
+            // the thaw the end (or the stop's announcement) completes by itself.
+            armed = CHANGED
+                .wait_timeout(armed, FREEZE_POLL)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            continue;
+        }
         if let Some((at, status)) = exit {
             if now >= at {
                 // SAFETY: `_exit` ends the process without running atexit handlers or
