@@ -10,8 +10,14 @@ use std::time::Duration;
 use log::LevelFilter;
 
 use crate::error::Error;
+pub use crate::logging::filter::Directives;
+use crate::logging::filter::Filter;
 use crate::logging::format::Template;
-pub use crate::logging::format::DEFAULT_LOG_FORMAT;
+pub use crate::logging::format::{DEFAULT_LOG_FORMAT, JSON_LOG_FORMAT};
+
+/// The environment variable whose directives, when set and not empty at start, replace
+/// [`SimpleDaemon::level`].
+pub const RUST_LOG: &str = "RUST_LOG";
 
 /// Default size limit of the log file before it is rotated: 1 MiB, as in the seed.
 pub const DEFAULT_MAX_LOG_SIZE: u64 = 1024 * 1024;
@@ -85,7 +91,7 @@ pub struct SimpleDaemon {
     name: String,
     mode: Mode,
     interval: Option<Duration>,
-    level: LevelFilter,
+    level: Directives,
     log_path: Option<PathBuf>,
     log_name: Option<String>,
     log_format: String,
@@ -106,7 +112,9 @@ pub struct Config {
     pub(crate) name: String,
     pub(crate) mode: Mode,
     pub(crate) interval: Option<Duration>,
-    pub(crate) level: LevelFilter,
+    pub(crate) filter: Filter,
+    pub(crate) directives: String,
+    pub(crate) from_rust_log: bool,
     pub(crate) log_path: Option<PathBuf>,
     pub(crate) log_name: String,
     pub(crate) template: Template,
@@ -129,7 +137,7 @@ impl SimpleDaemon {
             name: name.into(),
             mode: Mode::Passive,
             interval: None,
-            level: LevelFilter::Debug,
+            level: Directives::from(LevelFilter::Debug),
             log_path: None,
             log_name: None,
             log_format: DEFAULT_LOG_FORMAT.to_owned(),
@@ -163,11 +171,37 @@ impl SimpleDaemon {
         self
     }
 
-    /// The log threshold (the seed's `log_lvl`); default
+    /// The log threshold (the seed's `log_lvl`): a level, or filter directives in env_logger's
+    /// and `tracing`'s `EnvFilter` syntax; default
     /// [`LevelFilter::Debug`](https://docs.rs/log/0.4/log/enum.LevelFilter.html#variant.Debug):
     /// every level but `Trace`.
-    pub fn level(mut self, level: LevelFilter) -> Self {
-        self.level = level;
+    ///
+    /// Directives are comma-separated: a level (`info`) is the default for every target,
+    /// `target=level` sets the level of a target and of the modules under it (`my_app::db=trace`
+    /// covers `my_app::db::pool`, not `my_app::dbx`), a bare target enables all of its levels;
+    /// the longest matching target wins. Without a default level, records of targets no directive
+    /// names are not logged (as with env_logger). Levels: `off`, `error`, `warn`, `info`,
+    /// `debug`, `trace`. A bad directive is an [`Error::Setting`] for `level` from
+    /// [`config`](Self::config).
+    ///
+    /// `RUST_LOG`, when set and not empty at start, replaces this; an invalid `RUST_LOG` is an
+    /// [`Error::Setting`] for `RUST_LOG` (exit status 78).
+    ///
+    /// ```
+    /// use simple_daemon::log::LevelFilter;
+    /// use simple_daemon::SimpleDaemon;
+    ///
+    /// # std::env::remove_var("RUST_LOG");
+    /// let config = SimpleDaemon::new("demo").level(LevelFilter::Info).config()?;
+    /// assert_eq!(config.directives(), "info");
+    /// let config = SimpleDaemon::new("demo").level("info,hyper=warn,my_app::db=trace").config()?;
+    /// assert_eq!(config.level(), LevelFilter::Trace); // the most verbose directive
+    /// let err = SimpleDaemon::new("demo").level("info,hyper=warning").config().unwrap_err();
+    /// assert!(err.to_string().contains("did you mean \"warn\"?"));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn level(mut self, level: impl Into<Directives>) -> Self {
+        self.level = level.into();
         self
     }
 
@@ -184,11 +218,20 @@ impl SimpleDaemon {
         self
     }
 
-    /// The line template; default the seed's `{time} - {name} - {level} - {message}`.
+    /// The line template; default the seed's `{time} - {name} - {level} - {message}`; or
+    /// `"json"` ([`JSON_LOG_FORMAT`]) for JSON lines.
     ///
     /// Fields: `{time}` (`2018-11-27 13:47:59,971`, local time), `{name}`, `{level}`,
-    /// `{message}`, `{pid}`, `{target}`; `{{` and `}}` are literal braces. An unknown field is an
-    /// [`Error::Setting`] for `log_format`.
+    /// `{message}`, `{pid}`, `{target}`, `{fields}` (a record's key-values,
+    /// `user=42 path="/x"`); `{{` and `}}` are literal braces. A template without `{fields}` (the
+    /// default among them) appends a record's key-values at the end of the line after one space,
+    /// and only when it has some. An unknown field is an [`Error::Setting`] for `log_format`.
+    ///
+    /// `"json"` writes one flat JSON object per line, to the file and stdout:
+    /// `{"timestamp":"2026-12-01T18:53:59.193Z","level":"INFO","name":"MyDaemon","pid":4242,"target":"my_app::db","message":"login","user":42,"path":"/x"}`
+    /// (UTC, milliseconds; numbers and booleans stay numbers and booleans). A field named like one
+    /// of the fixed keys, or like an earlier field, is written with `_` in front (`_level`), so no
+    /// key repeats and the fixed keys keep their own values.
     pub fn log_format(mut self, template: impl Into<String>) -> Self {
         self.log_format = template.into();
         self
@@ -292,6 +335,26 @@ impl SimpleDaemon {
         };
         let template = Template::parse(&self.log_format)
             .map_err(|reason| Error::setting("log_format", &self.log_format, reason))?;
+        let (directives, from_rust_log) = match std::env::var_os(RUST_LOG) {
+            Some(v) if !v.is_empty() => match v.into_string() {
+                Ok(v) => (v, true),
+                Err(v) => {
+                    return Err(Error::setting(
+                        "RUST_LOG",
+                        v.to_string_lossy(),
+                        "is not valid UTF-8",
+                    ))
+                }
+            },
+            _ => (self.level.as_str().to_owned(), false),
+        };
+        let filter = Filter::parse(&directives).map_err(|reason| {
+            Error::setting(
+                if from_rust_log { "RUST_LOG" } else { "level" },
+                &directives,
+                reason,
+            )
+        })?;
         if self.max_log_size == 0 {
             return Err(Error::setting("max_log_size", "0", "must be at least 1 byte"));
         }
@@ -327,7 +390,9 @@ impl SimpleDaemon {
             name: self.name.clone(),
             mode: self.mode,
             interval: self.interval,
-            level: self.level,
+            filter,
+            directives: directives.trim().to_owned(),
+            from_rust_log,
             log_path: self.log_path.clone(),
             log_name,
             template,
@@ -357,9 +422,22 @@ impl Config {
     pub fn interval(&self) -> Option<Duration> {
         self.interval
     }
-    /// The log threshold.
+    /// The most verbose level the directives let through (what `log::max_level` is set to).
     pub fn level(&self) -> LevelFilter {
-        self.level
+        self.filter.max()
+    }
+    /// The filter directives in force: `RUST_LOG`'s when it was set, else
+    /// [`SimpleDaemon::level`]'s.
+    pub fn directives(&self) -> &str {
+        &self.directives
+    }
+    /// Whether the directives came from `RUST_LOG`.
+    pub fn directives_from_rust_log(&self) -> bool {
+        self.from_rust_log
+    }
+    /// Whether lines are JSON (`log_format = "json"`).
+    pub fn json(&self) -> bool {
+        self.template.is_json()
     }
     /// The log file name.
     pub fn log_name(&self) -> &str {

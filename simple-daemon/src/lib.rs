@@ -161,7 +161,8 @@ mod signals;
 
 pub use cli::STOP_TIMEOUT_MARGIN;
 pub use config::{
-    Config, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
+    Config, Directives, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
+    JSON_LOG_FORMAT, RUST_LOG,
 };
 pub use context::Context;
 pub use drive::Running;

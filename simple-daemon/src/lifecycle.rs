@@ -108,6 +108,15 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared
     }
     install_panic_hook();
     log::info!("Mode: {}", config.mode);
+    log::info!(
+        "Log level: {}{}",
+        config.directives,
+        if config.from_rust_log {
+            " (from RUST_LOG)"
+        } else {
+            ""
+        }
+    );
     if let Some(l) = logging::global() {
         log::info!("Logging to {}", l.file_path().display());
     }

@@ -1,9 +1,19 @@
-//! Line templates and cached time stamps.
+//! Line templates (text and JSON) and cached time stamps.
 //!
 //! Promises:
 //! - [`Template::parse`] checks a template once, when the configuration is built: every `{field}`
 //!   is one of [`FIELDS`], `{{` and `}}` are literal braces, and anything else is an error whose
-//!   text names the culprit and lists the valid fields;
+//!   text names the culprit and lists the valid fields; the template `json` is JSON lines;
+//! - a record's key-value fields are rendered where the template says `{fields}`
+//!   (`user=42 path="/x"`); a text template without `{fields}` (the seed's default among them)
+//!   appends them at the end of the line after one space, and only when the record has any, so
+//!   a line without fields is exactly the seed's;
+//! - JSON lines are one flat object per line, `{"timestamp":"2026-12-01T18:53:59.193Z",
+//!   "level":"INFO","name":..,"pid":..,"target":..,"message":.., <fields>}`: the time in UTC
+//!   (RFC 3339, milliseconds), fields typed (numbers and booleans bare), every string escaped;
+//!   a field named like a fixed key (or like an earlier field) is written with `_` in front of
+//!   its name (`_level`, then `__level`), so no key is ever repeated and the fixed keys keep
+//!   their own values;
 //! - rendering a record appends to a caller's buffer and allocates nothing once that buffer has
 //!   grown: the date part of `{time}` (`2018-11-27 13:47:59`) and the syslog stamp
 //!   (`Nov 27 13:47:59`) are formatted by `chrono` at most once per second per thread (a
@@ -15,14 +25,21 @@ use std::fmt::{self, Write as _};
 use std::ops::Range;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use chrono::{Local, TimeZone};
-use log::Level;
+use chrono::{Local, TimeZone, Utc};
+
+use super::record::{self, Entry, Field};
 
 /// The seed's line format: `2018-11-27 13:47:59,971 - MyDaemon - INFO - message`.
 pub const DEFAULT_LOG_FORMAT: &str = "{time} - {name} - {level} - {message}";
 
 /// The fields a template may name.
-pub(crate) const FIELDS: [&str; 6] = ["time", "name", "level", "message", "pid", "target"];
+pub(crate) const FIELDS: [&str; 7] = ["time", "name", "level", "message", "pid", "target", "fields"];
+
+/// The `log_format` that selects JSON lines.
+pub const JSON_LOG_FORMAT: &str = "json";
+
+/// The keys every JSON line has, in order.
+const JSON_KEYS: [&str; 6] = ["timestamp", "level", "name", "pid", "target", "message"];
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,31 +58,45 @@ enum Piece {
     Pid,
     /// `{target}`: the record's target (by default the module path of the call).
     Target,
+    /// `{fields}`: the record's key-values, `user=42 path="/x"`.
+    Fields,
 }
 
 /// A parsed line template, checked once when the configuration is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Template {
     pieces: Vec<Piece>,
+    /// JSON lines instead of the pieces.
+    json: bool,
+    /// Whether the pieces name `{fields}`; when not, fields are appended.
+    has_fields: bool,
 }
 
-/// What a record brings to a template.
-pub(crate) struct Fields<'a> {
+/// What a record brings to a template: the daemon's name and pid, and the record.
+pub(crate) struct Line<'a> {
     /// The daemon's name.
     pub(crate) name: &'a str,
     /// The process id, already in decimal.
     pub(crate) pid: &'a str,
-    /// The record's level.
-    pub(crate) level: Level,
-    /// The record's target.
-    pub(crate) target: &'a str,
-    /// The record's message.
-    pub(crate) args: fmt::Arguments<'a>,
+    /// The record.
+    pub(crate) entry: &'a Entry<'a>,
 }
 
 impl Template {
+    /// Whether this is the JSON format.
+    pub(crate) fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Parse `s`; the `Err` is the reason, shown as `invalid log_format "<s>": <reason>`.
     pub(crate) fn parse(s: &str) -> Result<Template, String> {
+        if s == JSON_LOG_FORMAT {
+            return Ok(Template {
+                pieces: Vec::new(),
+                json: true,
+                has_fields: true,
+            });
+        }
         let mut pieces = Vec::new();
         let mut lit = String::new();
         let mut chars = s.char_indices().peekable();
@@ -99,6 +130,7 @@ impl Template {
                         "message" => Piece::Message,
                         "pid" => Piece::Pid,
                         "target" => Piece::Target,
+                        "fields" => Piece::Fields,
                         _ => return Err(unknown_field(name)),
                     };
                     if !lit.is_empty() {
@@ -114,35 +146,112 @@ impl Template {
         if !lit.is_empty() {
             pieces.push(Piece::Literal(lit.into()));
         }
-        Ok(Template { pieces })
+        let has_fields = pieces.contains(&Piece::Fields);
+        Ok(Template {
+            pieces,
+            json: false,
+            has_fields,
+        })
     }
 
     /// Append the line for `f` to `out` (without the newline); returns where the message landed
-    /// in `out`, when the template has a `{message}` field.
+    /// in `out`, when the template has a `{message}` field and the message is there as it is
+    /// (not in JSON, where it is escaped).
     pub(crate) fn render(
         &self,
         out: &mut Vec<u8>,
-        f: &Fields<'_>,
+        f: &Line<'_>,
         clock: &mut Clock,
         now: Now,
     ) -> Option<Range<usize>> {
+        if self.json {
+            render_json(out, f, clock, now);
+            return None;
+        }
+        let e = f.entry;
         let mut message = None;
         for piece in &self.pieces {
             match piece {
                 Piece::Literal(s) => out.extend_from_slice(s.as_bytes()),
                 Piece::Time => clock.write_time(out, now),
                 Piece::Name => out.extend_from_slice(f.name.as_bytes()),
-                Piece::Level => out.extend_from_slice(f.level.as_str().as_bytes()),
+                Piece::Level => out.extend_from_slice(e.level.as_str().as_bytes()),
                 Piece::Pid => out.extend_from_slice(f.pid.as_bytes()),
-                Piece::Target => out.extend_from_slice(f.target.as_bytes()),
+                Piece::Target => out.extend_from_slice(e.target.as_bytes()),
                 Piece::Message => {
                     let start = out.len();
-                    write_args(out, f.args);
+                    write_args(out, e.args);
                     message = Some(start..out.len());
                 }
+                Piece::Fields => record::write_text(out, e.fields),
             }
         }
+        if !self.has_fields && !e.fields.is_empty() {
+            out.push(b' ');
+            record::write_text(out, e.fields);
+        }
         message
+    }
+}
+
+/// Append one JSON object for `f` (without the newline).
+fn render_json(out: &mut Vec<u8>, f: &Line<'_>, clock: &mut Clock, now: Now) {
+    let e = f.entry;
+    out.extend_from_slice(b"{\"timestamp\":\"");
+    clock.write_utc(out, now);
+    out.extend_from_slice(b"\",\"level\":\"");
+    out.extend_from_slice(e.level.as_str().as_bytes());
+    out.extend_from_slice(b"\",\"name\":");
+    record::write_json_str(out, f.name);
+    out.extend_from_slice(b",\"pid\":");
+    out.extend_from_slice(f.pid.as_bytes());
+    out.extend_from_slice(b",\"target\":");
+    record::write_json_str(out, e.target);
+    out.extend_from_slice(b",\"message\":\"");
+    match e.args.as_str() {
+        Some(s) => record::write_json_escaped(out, s.as_bytes()),
+        None => {
+            let _ = fmt::write(&mut JsonWriter(out), e.args);
+        }
+    }
+    out.push(b'"');
+    if !e.fields.is_empty() {
+        // How many `_` each field's key gets so that no key repeats.
+        let mut under: Vec<usize> = Vec::with_capacity(e.fields.len());
+        for (i, field) in e.fields.iter().enumerate() {
+            let mut n = 0;
+            while taken(n, &field.key, &e.fields[..i], &under) {
+                n += 1;
+            }
+            under.push(n);
+            out.extend_from_slice(b",\"");
+            out.resize(out.len() + n, b'_');
+            record::write_json_escaped(out, field.key.as_bytes());
+            out.extend_from_slice(b"\":");
+            record::write_json_value(out, &field.value);
+        }
+    }
+    out.push(b'}');
+}
+
+/// Whether the key `"_" * n + key` is a fixed JSON key or the key of an earlier field.
+fn taken(n: usize, key: &str, earlier: &[Field<'_>], under: &[usize]) -> bool {
+    let same = |m: usize, other: &str| {
+        m + other.len() == n + key.len()
+            && std::iter::repeat_n(b'_', m)
+                .chain(other.bytes())
+                .eq(std::iter::repeat_n(b'_', n).chain(key.bytes()))
+    };
+    JSON_KEYS.iter().any(|k| same(0, k)) || earlier.iter().zip(under).any(|(f, &m)| same(m, &f.key))
+}
+
+/// `fmt::Write` that escapes for the inside of a JSON string.
+struct JsonWriter<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for JsonWriter<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        record::write_json_escaped(self.0, s.as_bytes());
+        Ok(())
     }
 }
 
@@ -197,7 +306,7 @@ pub(crate) fn write_args(out: &mut Vec<u8>, args: fmt::Arguments<'_>) {
 }
 
 /// `fmt::Write` straight into a byte vector (cheaper than `io::Write`'s adapter).
-struct VecWriter<'a>(&'a mut Vec<u8>);
+pub(crate) struct VecWriter<'a>(pub(crate) &'a mut Vec<u8>);
 
 impl fmt::Write for VecWriter<'_> {
     #[inline]
@@ -236,6 +345,9 @@ impl Now {
 #[derive(Debug)]
 pub(crate) struct Clock {
     secs: Option<i64>,
+    utc_secs: Option<i64>,
+    /// `2018-11-27T13:47:59` in UTC
+    utc: [u8; 19],
     /// `2018-11-27 13:47:59`
     date: [u8; 19],
     /// `Nov 27 13:47:59` (day padded with a space, as RFC 3164 wants)
@@ -247,6 +359,8 @@ impl Clock {
     pub(crate) const fn new() -> Clock {
         Clock {
             secs: None,
+            utc_secs: None,
+            utc: [b'0'; 19],
             date: [b'0'; 19],
             syslog: [b' '; 15],
         }
@@ -271,6 +385,26 @@ impl Clock {
             b'0' + (ms / 100) as u8,
             b'0' + (ms / 10 % 10) as u8,
             b'0' + (ms % 10) as u8,
+        ]);
+    }
+
+    /// Append the RFC 3339 UTC stamp `2018-11-27T13:47:59.971Z` for `now`.
+    pub(crate) fn write_utc(&mut self, out: &mut Vec<u8>, now: Now) {
+        if self.utc_secs != Some(now.secs) {
+            self.utc_secs = Some(now.secs);
+            if let Some(t) = Utc.timestamp_opt(now.secs, 0).earliest() {
+                let _ = write!(Cursor::new(&mut self.utc), "{}", t.format("%Y-%m-%dT%H:%M:%S"));
+            }
+        }
+        out.extend_from_slice(&self.utc);
+        let ms = now.millis.min(999);
+        // Each digit is < 10, so the casts cannot truncate.
+        out.extend_from_slice(&[
+            b'.',
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+            b'Z',
         ]);
     }
 
@@ -319,19 +453,103 @@ impl fmt::Write for Cursor<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logging::record::Value;
+    use log::Level;
 
-    fn render(t: &str, msg: &str) -> String {
+    fn render_with(t: &str, msg: &str, fields: &[Field<'_>]) -> String {
         let t = Template::parse(t).expect("valid");
         let mut out = Vec::new();
-        let f = Fields {
-            name: "MyDaemon",
-            pid: "42",
-            level: Level::Info,
-            target: "app::m",
-            args: format_args!("{msg}"),
+        let go = |args: fmt::Arguments<'_>, out: &mut Vec<u8>| {
+            let e = Entry {
+                fields,
+                ..Entry::plain(Level::Info, "app::m", args)
+            };
+            let f = Line {
+                name: "MyDaemon",
+                pid: "42",
+                entry: &e,
+            };
+            t.render(out, &f, &mut Clock::new(), Now::get());
         };
-        t.render(&mut out, &f, &mut Clock::new(), Now::get());
+        go(format_args!("{msg}"), &mut out);
         String::from_utf8(out).expect("utf-8")
+    }
+
+    fn render(t: &str, msg: &str) -> String {
+        render_with(t, msg, &[])
+    }
+
+    #[test]
+    fn fields_in_text() {
+        let f = [
+            Field::new("user", Value::I64(42)),
+            Field::new("path", Value::Str("/x".into())),
+        ];
+        assert_eq!(
+            render_with("{level} {message} [{fields}]", "login", &f),
+            "INFO login [user=42 path=\"/x\"]"
+        );
+        assert_eq!(
+            render_with("{level} {message} [{fields}]", "login", &[]),
+            "INFO login []"
+        );
+        let line = render_with(DEFAULT_LOG_FORMAT, "login", &f);
+        assert!(
+            line.ends_with(" - MyDaemon - INFO - login user=42 path=\"/x\""),
+            "{line}"
+        );
+        let line = render_with(DEFAULT_LOG_FORMAT, "login", &[]);
+        assert!(line.ends_with(" - MyDaemon - INFO - login"), "{line}");
+    }
+
+    #[test]
+    fn json_line_shape() {
+        let f = [
+            Field::new("user", Value::I64(42)),
+            Field::new("path", Value::Str("/x".into())),
+        ];
+        let line = render_with("json", "login", &f);
+        let (head, rest) = line.split_at(14);
+        assert_eq!(head, "{\"timestamp\":\"");
+        let b = rest.as_bytes();
+        assert_eq!(
+            (b[4], b[7], b[10], b[13], b[19], b[23]),
+            (b'-', b'-', b'T', b':', b'.', b'Z')
+        );
+        assert_eq!(
+            &rest[24..],
+            "\",\"level\":\"INFO\",\"name\":\"MyDaemon\",\"pid\":42,\"target\":\"app::m\",\"message\":\"login\",\"user\":42,\"path\":\"/x\"}"
+        );
+    }
+
+    #[test]
+    fn json_keys_never_repeat() {
+        let f = [
+            Field::new("level", Value::Str("mine".into())),
+            Field::new("_level", Value::I64(1)),
+            Field::new("a", Value::I64(1)),
+            Field::new("a", Value::I64(2)),
+            Field::new("message", Value::Bool(false)),
+        ];
+        let line = render_with("json", "m\"x", &f);
+        assert!(
+            line.ends_with(",\"level\":\"INFO\",\"name\":\"MyDaemon\",\"pid\":42,\"target\":\"app::m\",\"message\":\"m\\\"x\",\"_level\":\"mine\",\"__level\":1,\"a\":1,\"_a\":2,\"_message\":false}"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn utc_stamp() {
+        let mut c = Clock::new();
+        let mut out = Vec::new();
+        c.write_utc(
+            &mut out,
+            Now {
+                secs: 1_543_326_479,
+                millis: 7,
+            },
+        );
+        assert_eq!(String::from_utf8_lossy(&out), "2018-11-27T13:47:59.007Z");
     }
 
     #[test]
@@ -362,7 +580,7 @@ mod tests {
     #[test]
     fn errors_name_the_culprit() {
         let e = Template::parse("{time} {lvl}").expect_err("invalid");
-        assert!(e.starts_with("unknown field {lvl} (did you mean {level}?); the fields are {time}, {name}, {level}, {message}, {pid}, {target}"), "{e}");
+        assert!(e.starts_with("unknown field {lvl} (did you mean {level}?); the fields are {time}, {name}, {level}, {message}, {pid}, {target}, {fields}"), "{e}");
         let e = Template::parse("{mesage}").expect_err("invalid");
         assert!(e.contains("did you mean {message}?"), "{e}");
         let e = Template::parse("{xyz}").expect_err("invalid");
@@ -382,12 +600,11 @@ mod tests {
     fn message_range_and_multiline() {
         let t = Template::parse("[{level}] {message}").expect("valid");
         let mut out = Vec::new();
-        let f = Fields {
+        let e = Entry::plain(Level::Error, "t", format_args!("panicked at a.rs:1:2:\nboom"));
+        let f = Line {
             name: "n",
             pid: "1",
-            level: Level::Error,
-            target: "t",
-            args: format_args!("panicked at a.rs:1:2:\nboom"),
+            entry: &e,
         };
         let r = t
             .render(&mut out, &f, &mut Clock::new(), Now::get())

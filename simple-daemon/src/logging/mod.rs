@@ -22,12 +22,19 @@
 //! - [`Logger::reopen`] (SIGHUP) re-opens the file at its path, losing no line, and waits a
 //!   bounded time for a writer that holds the file.
 //!
-//! Modules: [`format`](mod@format) (template, cached time stamps), [`rotate`] (the rotation rule),
+//! - records are filtered by the directives ([`filter`]) before anything is formatted, and a
+//!   record's key-value fields ([`record`]) reach every sink: the file and stdout in the line's
+//!   format, syslog (and the journal stream's message) as ` key=value` after the message.
+//!
+//! Modules: [`filter`] (directives), [`record`] (the record and its typed fields),
+//! [`format`](mod@format) (text and JSON templates, cached time stamps), [`rotate`] (the rotation rule),
 //! [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
 //! (RFC 3164 with reconnect).
 
 mod file;
+pub(crate) mod filter;
 pub(crate) mod format;
+pub(crate) mod record;
 mod rotate;
 mod stdout;
 mod syslog;
@@ -45,7 +52,10 @@ use crate::config::Config;
 use crate::error::Error;
 
 pub(crate) use file::choose as log_dir;
-use format::{Clock, Fields, Now, Template};
+use filter::Filter;
+use format::{Clock, Line, Now, Template};
+#[allow(unused_imports)] // for the bridges (`tracing`, journal)
+pub(crate) use record::{Entry, Field, Value};
 pub(crate) use stdout::is_journal;
 
 /// How often buffered mode writes out.
@@ -57,7 +67,7 @@ const OWN_TARGET: &str = "simple_daemon";
 
 /// The process's logger: the sinks and how lines look.
 pub(crate) struct Logger {
-    level: log::LevelFilter,
+    filter: Filter,
     template: Template,
     name: String,
     pid: String,
@@ -86,6 +96,13 @@ impl Log for Forward {
     }
 
     fn log(&self, record: &Record<'_>) {
+        // The directives first: a disabled target costs this check and nothing more.
+        if LOGGER
+            .get()
+            .is_some_and(|l| !l.filter.enabled(record.level(), record.target()))
+        {
+            return;
+        }
         if let Some(d) = DISPATCH.get() {
             d.log(record);
         }
@@ -136,7 +153,7 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     };
     let file = file::FileSink::open(cfg)?;
     let logger = Logger {
-        level: cfg.level,
+        filter: cfg.filter.clone(),
         template: cfg.template.clone(),
         name: cfg.name.clone(),
         pid: pid.to_string(),
@@ -147,7 +164,10 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     LOGGER.set(logger).map_err(|_| Error::AlreadyStarted)?;
     let logger = LOGGER.get().ok_or(Error::AlreadyStarted)?;
     let sinks: &'static dyn Log = logger;
-    let (max, dispatch) = fern::Dispatch::new().level(cfg.level).chain(sinks).into_log();
+    let (max, dispatch) = fern::Dispatch::new()
+        .level(cfg.filter.max())
+        .chain(sinks)
+        .into_log();
     DISPATCH.set(dispatch).map_err(|_| Error::AlreadyStarted)?;
     log::set_max_level(max);
     // SAFETY: `flush_at_exit` is an `extern "C" fn()` that never unwinds.
@@ -269,8 +289,28 @@ enum To {
 }
 
 impl Logger {
+    /// Whether a record of `level` for `target` passes the directives (for a bridge that makes
+    /// its own [`Entry`], e.g. `tracing`'s).
+    #[allow(dead_code)] // used by the bridges
+    pub(crate) fn enabled(&self, level: Level, target: &str) -> bool {
+        self.filter.enabled(level, target)
+    }
+
+    /// Write one record to every sink, as a `log` record is (the caller checked
+    /// [`enabled`](Self::enabled)).
+    #[allow(dead_code)] // used by the bridges
+    pub(crate) fn write(&self, entry: &Entry<'_>) {
+        self.emit(entry, None, To::All);
+    }
+
+    /// Write one of the daemon's own lines (no fields).
+    fn own(&self, level: Level, args: fmt::Arguments<'_>, deadline: Option<Instant>, to: To) {
+        self.emit(&Entry::plain(level, OWN_TARGET, args), deadline, to);
+    }
+
     /// Format and write one record to the sinks; with a `deadline`, skip a sink held past it.
-    fn emit(&self, level: Level, target: &str, args: fmt::Arguments<'_>, deadline: Option<Instant>, to: To) {
+    fn emit(&self, e: &Entry<'_>, deadline: Option<Instant>, to: To) {
+        let level = e.level;
         let (file_notes, syslog_event) = with_scratch(|s| {
             let Scratch {
                 line,
@@ -280,25 +320,31 @@ impl Logger {
             } = s;
             line.clear();
             let now = Now::get();
-            let fields = Fields {
+            let fields = Line {
                 name: &self.name,
                 pid: &self.pid,
-                level,
-                target,
-                args,
+                entry: e,
             };
             let range = self.template.render(line, &fields, clock, now);
             line.push(b'\n');
             let wants_msg = (self.syslog.is_some() && to != To::AllButSyslog)
                 || self.stdout.as_ref().is_some_and(stdout::StdoutSink::journal);
+            // The message as syslog and the journal stream carry it: the text, then the fields.
             let message: &[u8] = match range {
-                Some(r) => &line[r],
-                None if wants_msg => {
+                _ if !wants_msg => &[],
+                Some(r) if e.fields.is_empty() => &line[r],
+                range => {
                     msg.clear();
-                    format::write_args(msg, args);
+                    match range {
+                        Some(r) => msg.extend_from_slice(&line[r]),
+                        None => format::write_args(msg, e.args),
+                    }
+                    if !e.fields.is_empty() {
+                        msg.push(b' ');
+                        record::write_text(msg, e.fields);
+                    }
                     msg
                 }
-                None => &[],
             };
             let file_notes = if to == To::AllButFile {
                 if self.stdout.is_none() && self.syslog.is_none() {
@@ -328,14 +374,13 @@ impl Logger {
         });
         for n in file_notes {
             let to = if n.to_file { To::All } else { To::AllButFile };
-            self.emit(n.level, OWN_TARGET, format_args!("{}", n.text), deadline, to);
+            self.own(n.level, format_args!("{}", n.text), deadline, to);
         }
         match syslog_event {
             Some(syslog::Event::Lost(e)) => {
                 let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.emit(
+                self.own(
                     Level::Warn,
-                    OWN_TARGET,
                     format_args!(
                         "syslog socket {:?} is lost ({e}); lines go on to the log file, and to syslog again once it is back",
                         path.unwrap_or_default()
@@ -346,9 +391,8 @@ impl Logger {
             }
             Some(syslog::Event::Back) => {
                 let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.emit(
+                self.own(
                     Level::Info,
-                    OWN_TARGET,
                     format_args!("syslog socket {:?} is back", path.unwrap_or_default()),
                     deadline,
                     To::All,
@@ -356,9 +400,8 @@ impl Logger {
             }
             Some(syslog::Event::Full) => {
                 let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.emit(
+                self.own(
                     Level::Warn,
-                    OWN_TARGET,
                     format_args!(
                         "syslog socket {:?} is full (its reader is not reading): datagrams are dropped, not waited for, until it takes them again; the other sinks get every line",
                         path.unwrap_or_default()
@@ -369,9 +412,8 @@ impl Logger {
             }
             Some(syslog::Event::Drained(n)) => {
                 let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.emit(
+                self.own(
                     Level::Info,
-                    OWN_TARGET,
                     format_args!(
                         "syslog socket {:?} takes datagrams again; {n} datagrams were dropped while it was full",
                         path.unwrap_or_default()
@@ -387,8 +429,8 @@ impl Logger {
     /// Log without waiting longer than `deadline` for a sink another thread holds (that sink is
     /// skipped). For the signal thread and the panic hook.
     pub(crate) fn log_bounded(&self, level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
-        if level <= self.level {
-            self.emit(level, OWN_TARGET, args, Some(deadline), To::All);
+        if self.filter.enabled(level, OWN_TARGET) {
+            self.own(level, args, Some(deadline), To::All);
         }
     }
 
@@ -415,9 +457,8 @@ impl Logger {
             // The last word on an episode of drops that is still going on.
             let n = sys.take_dropped(deadline);
             if n > 0 {
-                self.emit(
+                self.own(
                     Level::Warn,
-                    OWN_TARGET,
                     format_args!(
                         "syslog socket {:?} was still full at exit; {n} datagrams were dropped",
                         sys.path().display().to_string()
@@ -450,13 +491,7 @@ impl Logger {
             .map_err(|e| io::Error::new(e.kind(), format!("{path:?}: {e}")))?;
         if let Some(w) = deleted {
             let deadline = Instant::now() + EXIT_FLUSH_WAIT;
-            self.emit(
-                Level::Warn,
-                OWN_TARGET,
-                format_args!("{w}"),
-                Some(deadline),
-                To::All,
-            );
+            self.own(Level::Warn, format_args!("{w}"), Some(deadline), To::All);
         }
         Ok(())
     }
@@ -464,11 +499,21 @@ impl Logger {
 
 impl Log for Logger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= self.level
+        self.filter.enabled(metadata.level(), metadata.target())
     }
 
     fn log(&self, record: &Record<'_>) {
-        self.emit(record.level(), record.target(), *record.args(), None, To::All);
+        let mut fields = Vec::new();
+        record::collect_log(record, &mut fields);
+        let entry = Entry {
+            level: record.level(),
+            target: record.target(),
+            file: record.file(),
+            line: record.line(),
+            args: *record.args(),
+            fields: &fields,
+        };
+        self.emit(&entry, None, To::All);
     }
 
     fn flush(&self) {
