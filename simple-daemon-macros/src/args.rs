@@ -86,13 +86,22 @@ pub(crate) enum Level {
     Trace,
 }
 
+/// What `level = "..."` says: one level, or filter directives (`"info,hyper=warn"`), checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LevelSpec {
+    /// A plain level, passed as a `LevelFilter`.
+    Plain(Level),
+    /// Directives, passed as the string.
+    Directives(String),
+}
+
 /// The parsed and checked arguments. Durations are in milliseconds, sizes in bytes.
 #[derive(Default)]
 pub(crate) struct Args {
     pub(crate) name: Option<(String, Span)>,
     pub(crate) mode: Option<(Mode, Span)>,
     pub(crate) interval: Option<(u64, Span)>,
-    pub(crate) level: Option<(Level, Span)>,
+    pub(crate) level: Option<(LevelSpec, Span)>,
     pub(crate) log_path: Option<(String, Span)>,
     pub(crate) log_name: Option<(String, Span)>,
     pub(crate) log_format: Option<(String, Span)>,
@@ -215,7 +224,9 @@ impl Args {
                     value,
                     "log_format = \"{time} - {name} - {level} - {message}\"",
                 )?;
-                check_template(&s, lit)?;
+                if s != "json" {
+                    check_template(&s, lit)?;
+                }
                 store(&mut self.log_format, key, s)
             }
             "stream" => {
@@ -434,9 +445,67 @@ fn mode(key: &Ident, value: Value) -> syn::Result<Mode> {
     }
 }
 
-fn level(key: &Ident, value: Value) -> syn::Result<Level> {
+/// Check filter directives as the runtime's `logging::filter` reads them: comma-separated
+/// `level`, `target=level` or a bare `target`.
+fn check_directives(s: &str) -> Result<(), String> {
+    const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+    for raw in s.split(',') {
+        let d = raw.trim();
+        if d.is_empty() {
+            continue;
+        }
+        let (target, level) = match d.split_once('=') {
+            Some((t, l)) => (Some(t.trim()), l.trim()),
+            None if LEVELS.iter().any(|l| l.eq_ignore_ascii_case(d)) => (None, d),
+            None => {
+                let near = level_hint(d);
+                if let Some(n) = near {
+                    return Err(format!(
+                        "unknown level {d:?} in level directives; did you mean \"{n}\"? Directives are `level`, `target=level` or `target`, comma-separated: \"info,hyper=warn\""
+                    ));
+                }
+                (Some(d), "trace")
+            }
+        };
+        if let Some(t) = target {
+            if t.is_empty() {
+                return Err(format!(
+                    "directive {d:?} has no target before '='; write `target=level`, e.g. \"hyper=warn\""
+                ));
+            }
+            if let Some(bad) = t.chars().find(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '[' | ']' | '{' | '}' | '/' | '"')
+            }) {
+                return Err(format!(
+                    "directive {d:?}: target {t:?} has {bad:?}; targets are module paths such as my_app::db (span and regex filters are not supported)"
+                ));
+            }
+        }
+        if !LEVELS.iter().any(|l| l.eq_ignore_ascii_case(level)) {
+            let hint = level_hint(level).map_or(String::new(), |n| format!("; did you mean \"{n}\"?"));
+            return Err(format!(
+                "unknown level {level:?} in directive {d:?}{hint} Expected one of \"off\", \"error\", \"warn\", \"info\", \"debug\", \"trace\""
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The level a misspelt one likely means.
+fn level_hint(s: &str) -> Option<&'static str> {
+    const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
+    match s.to_lowercase().as_str() {
+        "warning" => Some("warn"),
+        "critical" | "fatal" | "err" => Some("error"),
+        "none" => Some("off"),
+        _ => nearest(s, LEVELS.iter().copied()),
+    }
+}
+
+fn level(key: &Ident, value: Value) -> syn::Result<LevelSpec> {
     const LEVELS: &[&str] = &["error", "warn", "info", "debug", "trace"];
-    const EXAMPLE: &str = "level = \"debug\" (error, warn, info, debug, trace)";
+    const EXAMPLE: &str =
+        "level = \"debug\" (error, warn, info, debug, trace), or directives: level = \"info,hyper=warn\"";
     if let Value::Lit(Lit::Int(i)) = &value {
         // The seed's `log_lvl` is a Python level number.
         let named = match i.base10_parse::<u32>().unwrap_or(0) {
@@ -457,11 +526,15 @@ fn level(key: &Ident, value: Value) -> syn::Result<Level> {
     }
     let (s, lit) = string(key, value, EXAMPLE)?;
     match s.as_str() {
-        "error" => Ok(Level::Error),
-        "warn" => Ok(Level::Warn),
-        "info" => Ok(Level::Info),
-        "debug" => Ok(Level::Debug),
-        "trace" => Ok(Level::Trace),
+        "error" => Ok(LevelSpec::Plain(Level::Error)),
+        "warn" => Ok(LevelSpec::Plain(Level::Warn)),
+        "info" => Ok(LevelSpec::Plain(Level::Info)),
+        "debug" => Ok(LevelSpec::Plain(Level::Debug)),
+        "trace" => Ok(LevelSpec::Plain(Level::Trace)),
+        d if d.contains([',', '=']) || d.eq_ignore_ascii_case("off") => {
+            check_directives(d).map_err(|m| syn::Error::new(lit.span(), m))?;
+            Ok(LevelSpec::Directives(s))
+        }
         _ => {
             let near = match s.to_lowercase().as_str() {
                 "warning" => Some("warn"),
@@ -716,13 +789,13 @@ fn check_file_name(name: &str) -> Result<(), String> {
 }
 
 /// The fields a log template may use.
-pub(crate) const FIELDS: &[&str] = &["time", "name", "level", "message", "pid", "target"];
+pub(crate) const FIELDS: &[&str] = &["time", "name", "level", "message", "pid", "target", "fields"];
 
 /// Check a line template: `{field}` placeholders from [`FIELDS`], `{{` and `}}` for braces.
 /// Each unknown field is its own error on the literal.
 fn check_template(s: &str, lit: LitStr) -> syn::Result<()> {
     const VALID: &str =
-        "fields: {time}, {name}, {level}, {message}, {pid}, {target}; `{{` and `}}` are literal braces";
+        "fields: {time}, {name}, {level}, {message}, {pid}, {target}, {fields}; `{{` and `}}` are literal braces; or `log_format = \"json\"` for JSON lines";
     if s.contains("%(") {
         return Err(syn::Error::new(
             lit.span(),

@@ -16,7 +16,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::Type;
 
-use crate::args::{Args, Errors, Level, Mode};
+use crate::args::{Args, Errors, Level, LevelSpec, Mode};
 use crate::item::{self, Item};
 use crate::valid::{self, Plan, State, Tick};
 
@@ -232,15 +232,19 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
         let d = duration(*ms);
         chain.extend(quote!(.interval(#d)));
     }
-    if let Some((level, _)) = &args.level {
-        let variant = match level {
-            Level::Error => quote!(Error),
-            Level::Warn => quote!(Warn),
-            Level::Info => quote!(Info),
-            Level::Debug => quote!(Debug),
-            Level::Trace => quote!(Trace),
-        };
-        chain.extend(quote!(.level(#p::LevelFilter::#variant)));
+    match &args.level {
+        Some((LevelSpec::Plain(level), _)) => {
+            let variant = match level {
+                Level::Error => quote!(Error),
+                Level::Warn => quote!(Warn),
+                Level::Info => quote!(Info),
+                Level::Debug => quote!(Debug),
+                Level::Trace => quote!(Trace),
+            };
+            chain.extend(quote!(.level(#p::LevelFilter::#variant)));
+        }
+        Some((LevelSpec::Directives(s), _)) => chain.extend(quote!(.level(#s))),
+        None => {}
     }
     for (key, value) in [
         ("log_path", &args.log_path),
