@@ -517,9 +517,18 @@ fn two_processes_on_one_file_rotate_without_losing_a_line() {
     let dup = seen.values().filter(|&&n| n != 1).count();
     assert_eq!(dup, 0, "{dup} lines found more than once");
     assert_eq!(found, vec![LINES as usize; 2], "written {LINES} each");
+    // A record is decided on the real size and, near the limit or once the other writer was
+    // seen, written under the directory lock; a writer that has not seen the other yet (and
+    // was preempted between its look and its write) can still add its one record to a full
+    // file, so the bound is the limit plus a record, not the limit (see `file.rs`).
+    let record = 100;
     for p in &all {
         let len = std::fs::metadata(p).expect("stat").len();
-        assert!(len <= MAX, "{} is {len} bytes, over the {MAX} limit", p.display());
+        assert!(
+            len <= MAX + record,
+            "{} is {len} bytes, over the {MAX} limit by more than a record",
+            p.display()
+        );
     }
     assert_in_order(&all);
     assert!(all.len() > 20, "expected about 28 files, got {}", all.len());

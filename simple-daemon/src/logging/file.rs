@@ -28,20 +28,22 @@
 //!   or removed by a glob in a logrotate rule), on the file's REAL size (`fstat`), after checking
 //!   that the path still names our file (`st_dev`/`st_ino`): when another writer rotated it
 //!   already, this one opens the new file instead of rotating twice. A record is written
-//!   under that lock, right after the rollover decision on the real size (so no other
-//!   writer's record slips in between and no file passes the limit), when it falls in the last
-//!   sixteenth before the limit, and every record for one to two seconds after a sign of
-//!   another writer (the real size is larger than this process's count, or the path names
-//!   another file while ours still exists). In its first one to two seconds a process also
-//!   `fstat`s the file before each record, so writers started together (template units) see
-//!   each other at once. Otherwise a record costs no lock and no system call besides its
-//!   `write(2)`. An established writer learns of a newcomer at its next look (within a second,
-//!   or a sixteenth of the limit of its own bytes): until then its records may land in a file
-//!   the newcomer just rotated, which can then pass the limit by those records (none is lost).
-//!   Where `flock` does not work (some network file systems) rotation is safe within one
-//!   process only;
+//!   under that lock, right after the rollover decision on the real size, when it falls in
+//!   the last sixteenth before the limit (by this process's count, refreshed at every look),
+//!   and every record for 1.5 s after a sign of another writer (the real size is larger than
+//!   this process's count, or the path names another file while ours still exists). In its
+//!   first 1.5 s a process looks at the file at every new millisecond (or 256th of the limit),
+//!   so writers started together (template units) see each other at once. Otherwise a record
+//!   costs no lock and no system call besides its `write(2)`. What this does not promise: a
+//!   writer that has not seen the other yet decides without the lock, so when it is preempted
+//!   between its look and its write while the other fills the file, its one record can take the
+//!   file past the limit (seen in about one run in seven of two writers racing on a 20 KB
+//!   limit, by less than a record; no record is lost or torn); a strict limit across processes
+//!   would need the lock for every record. An established writer learns of a newcomer at its
+//!   next look (within a second, or a 64th of the limit of its own bytes). Where `flock` does
+//!   not work (some network file systems) rotation is safe within one process only;
 //! - the file and its path are looked at (`fstat` + `lstat`) once a second, when a record
-//!   starts a new second (or a sixteenth of the limit was written since the last look), not per
+//!   starts a new second (or a 64th of the limit was written since the last look), not per
 //!   record: a file moved away (logrotate without a SIGHUP yet, or another writer's rotation)
 //!   is followed by opening the path again; a file DELETED (`st_nlink` 0, or its directory
 //!   removed) is noticed within about a second, a new file (and directory) is made, the
@@ -76,8 +78,8 @@ const REOPEN_WAIT: Duration = Duration::from_millis(500);
 /// Above this many buffered bytes, the buffer is written out (buffered mode only).
 const BUFFER_CAP: usize = 64 * 1024;
 /// How long a process writes every record under the directory lock after the last sign of
-/// another writer: until this many seconds of the clock have begun since (one to two seconds).
-const SHARED_SECS: i64 = 2;
+/// another writer, and how long after start it looks at the file more often (milliseconds).
+const SHARED_MS: i64 = 1500;
 /// At most this much of a deleted file is copied into the new one.
 const RECOVER_MAX: u64 = 8 * 1024 * 1024;
 
@@ -291,9 +293,8 @@ struct State {
     /// the second `alone_after`, which each new sign of the other writer pushes back.
     shared: bool,
     alone_after: i64,
-    /// Until this second (one to two seconds after start), every record first `fstat`s the
-    /// file, so that writers started together (template units) see each other at their next
-    /// record rather than at their next look.
+    /// Until this second (one to two seconds after start), the file is looked at four times
+    /// as often, so that writers started together (template units) see each other early.
     watch_until: i64,
     /// When the file and its path were last looked at ([`FileSink::look`]): the second, and
     /// the bytes and records written since.
@@ -462,7 +463,7 @@ impl FileSink {
                 dir,
                 shared: false,
                 alone_after: i64::MIN,
-                watch_until: super::format::Now::get().secs().saturating_add(SHARED_SECS),
+                watch_until: super::format::Now::get().epoch_millis().saturating_add(SHARED_MS),
                 looked_at: i64::MIN,
                 since_look: 0,
                 records_since_look: 0,
@@ -484,45 +485,52 @@ impl FileSink {
         &self.path
     }
 
-    /// Write one whole record (`line` ends with its newline); `secs` is the record's time
-    /// (seconds since the epoch), which paces the look at the file and its path. With a
+    /// Write one whole record (`line` ends with its newline); `ms` is the record's time
+    /// (milliseconds since the epoch), which paces the look at the file and its path. With a
     /// `deadline`, give up (and drop the record) when another thread holds the sink past it.
     ///
     /// Returns what the logger must say: a rotation problem (once each), a write failure (once
     /// until writes work again), the recovery, a deleted file. Empty (no allocation) almost
     /// always.
-    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>, secs: i64) -> Vec<Note> {
+    pub(crate) fn write(&self, line: &[u8], deadline: Option<Instant>, ms: i64) -> Vec<Note> {
         let Some(mut guard) = lock_until(&self.state, deadline) else {
             return Vec::new();
         };
         let st = &mut *guard;
         let len = line.len() as u64;
-        if st.shared && secs >= st.alone_after {
+        if st.shared && ms >= st.alone_after {
             st.shared = false;
         }
-        // The cheap test on every record: a new second, or a sixteenth of the limit written.
-        if !st.shared && (secs != st.looked_at || st.since_look >= self.max / 16) {
-            self.look(st, secs);
-        } else if !st.shared && secs < st.watch_until {
-            let expected = st.size.saturating_sub(st.buf.len() as u64);
-            if st.file.metadata().is_ok_and(|m| m.len() > expected) {
-                st.another_writer(secs);
+        if !st.shared {
+            // The cheap test on every record: a new second, or a 64th of the limit written since
+            // the last look. In the first moments after start (when a writer started beside this
+            // one may not have been seen yet): a new millisecond, or a 256th of the limit.
+            let due = if ms < st.watch_until {
+                ms.abs_diff(st.looked_at) >= 1 || st.since_look >= self.max / 256
+            } else {
+                ms.div_euclid(1000) != st.looked_at.div_euclid(1000) || st.since_look >= self.max / 64
+            };
+            if due {
+                self.look(st, ms);
             }
         }
-        // In the last sixteenth before the limit, or with another writer, the record is written
-        // under the directory lock, after the rollover decision on the file's real size: so no
-        // other writer's record can slip in between, and no file passes the limit.
-        let near = st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16;
-        if st.shared || near {
+        // With another writer, in the last sixteenth before the limit, or when our count says
+        // the limit is reached: decide under the directory lock, on the real size of the file
+        // the path names now (another process may have rotated it already), and write the
+        // record before the lock is released, so no other writer's record slips in between.
+        let near = !self.buffered && st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16;
+        if st.shared || near || rotate::needs_rollover(st.size, len, self.max) {
             st.drain();
             let _held = DirLock::take(st.dir.clone(), deadline);
-            self.look(st, secs);
+            self.look(st, ms);
             if rotate::needs_rollover(st.size, len, self.max) {
                 self.rotate(st);
             }
-            st.count(len);
-            st.put(line);
-            return std::mem::take(&mut st.notes);
+            if st.shared || !self.buffered || st.direct {
+                st.count(len);
+                st.put(line);
+                return std::mem::take(&mut st.notes);
+            }
         }
         st.count(len);
         if !self.buffered || st.direct {
@@ -544,7 +552,7 @@ impl FileSink {
     /// Look at the file in use and at its path (one `fstat`, one `lstat`): follow the path when
     /// it names another file now (another writer rotated, logrotate moved it, it was deleted),
     /// and take the file's real size, which tells whether another process appends to it.
-    fn look(&self, st: &mut State, secs: i64) {
+    fn look(&self, st: &mut State, ms: i64) {
         let (nlink, real) = match st.file.metadata() {
             Ok(m) => (m.nlink(), m.len()),
             Err(_) => (1, st.size.saturating_sub(st.buf.len() as u64)),
@@ -553,7 +561,7 @@ impl FileSink {
             AtPath::Ours if nlink > 0 => {
                 let expected = st.size.saturating_sub(st.buf.len() as u64);
                 if real > expected {
-                    st.another_writer(secs);
+                    st.another_writer(ms);
                 }
                 // Also right after a truncation by someone else (logrotate's copytruncate).
                 st.size = real + st.buf.len() as u64;
@@ -576,12 +584,12 @@ impl FileSink {
                 if nlink > 0 && matches!(at, AtPath::Other) {
                     // Our file was moved and another made in its place: another writer's
                     // rotation (or logrotate's, which costs a second or two of locked writes).
-                    st.another_writer(secs);
+                    st.another_writer(ms);
                 }
                 self.follow_noting(st, nlink == 0);
             }
         }
-        st.looked_at = secs;
+        st.looked_at = ms;
         st.since_look = 0;
         st.records_since_look = 0;
     }
@@ -756,9 +764,9 @@ impl FileSink {
 
 impl State {
     /// Another process writes the file: lock every record for the next second or two.
-    fn another_writer(&mut self, secs: i64) {
+    fn another_writer(&mut self, ms: i64) {
         self.shared = true;
-        self.alone_after = secs.saturating_add(SHARED_SECS);
+        self.alone_after = ms.saturating_add(SHARED_MS);
     }
 
     /// Count a record of `len` bytes about to be written.

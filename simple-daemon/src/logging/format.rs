@@ -335,9 +335,11 @@ impl Now {
         }
     }
 
-    /// Whole seconds since the epoch.
-    pub(crate) fn secs(self) -> i64 {
+    /// Milliseconds since the epoch.
+    pub(crate) fn epoch_millis(self) -> i64 {
         self.secs
+            .saturating_mul(1000)
+            .saturating_add(i64::from(self.millis))
     }
 }
 

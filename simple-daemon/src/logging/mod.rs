@@ -353,7 +353,7 @@ impl Logger {
                 }
                 Vec::new()
             } else {
-                self.file.write(line, deadline, now.secs())
+                self.file.write(line, deadline, now.epoch_millis())
             };
             if let Some(out) = &self.stdout {
                 if out.journal() {
