@@ -540,6 +540,87 @@ mod tests {
         );
     }
 
+    mod json_props {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn value() -> impl Strategy<Value = Value<'static>> {
+            prop_oneof![
+                any::<i64>().prop_map(Value::I64),
+                any::<u64>().prop_map(Value::U64),
+                any::<f64>().prop_map(Value::F64),
+                any::<bool>().prop_map(Value::Bool),
+                text().prop_map(|s| Value::Str(s.into())),
+            ]
+        }
+
+        /// Strings heavy in what JSON must escape, and any string at all.
+        fn text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                "[\\x00-\\x1f\"\\\\/a-z \\x7f-\\u{a0}\\u{2028}\\u{2029}é€😀]{0,40}",
+            ]
+        }
+
+        fn key() -> impl Strategy<Value = String> {
+            prop_oneof![
+                text(),
+                prop::sample::select(vec![
+                    "timestamp",
+                    "level",
+                    "name",
+                    "pid",
+                    "target",
+                    "message",
+                    "_level",
+                    "a"
+                ])
+                .prop_map(str::to_owned),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any message and any fields give one valid JSON object, read back by serde_json
+            /// with the same values, the fixed keys first and holding their own values, and no
+            /// key repeated.
+            #[test]
+            fn any_record_is_one_valid_json_object(
+                msg in text(),
+                fields in prop::collection::vec((key(), value()), 0..6),
+            ) {
+                let fields: Vec<Field<'static>> =
+                    fields.into_iter().map(|(k, v)| Field::new(k, v)).collect();
+                let line = render_with("json", &msg, &fields);
+                prop_assert!(!line.contains('\n'));
+                let parsed: serde_json::Value = serde_json::from_str(&line)
+                    .map_err(|e| TestCaseError::fail(format!("{e}: {line}")))?;
+                let obj = parsed.as_object().ok_or_else(|| TestCaseError::fail("not an object"))?;
+                // Every key written is in the object: none was dropped as a duplicate.
+                prop_assert_eq!(obj.len(), 6 + fields.len(), "{}", line);
+                let keys: Vec<&str> = obj.keys().map(String::as_str).take(6).collect();
+                prop_assert_eq!(keys, JSON_KEYS.to_vec());
+                prop_assert_eq!(obj["message"].as_str(), Some(msg.as_str()));
+                prop_assert_eq!(obj["level"].as_str(), Some("INFO"));
+                prop_assert_eq!(obj["name"].as_str(), Some("MyDaemon"));
+                prop_assert_eq!(obj["pid"].as_u64(), Some(42));
+                prop_assert_eq!(obj["target"].as_str(), Some("app::m"));
+                for ((k, v), f) in obj.iter().skip(6).zip(&fields) {
+                    prop_assert!(k.trim_start_matches('_') == f.key.trim_start_matches('_'), "{} for {}", k, f.key);
+                    match &f.value {
+                        Value::I64(n) => prop_assert_eq!(v.as_i64(), Some(*n)),
+                        Value::U64(n) => prop_assert_eq!(v.as_u64(), Some(*n)),
+                        Value::F64(n) if n.is_finite() => prop_assert_eq!(v.as_f64(), Some(*n)),
+                        Value::F64(_) => prop_assert!(v.is_null()),
+                        Value::Bool(b) => prop_assert_eq!(v.as_bool(), Some(*b)),
+                        Value::Str(s) => prop_assert_eq!(v.as_str(), Some(&**s)),
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn utc_stamp() {
         let mut c = Clock::new();
