@@ -55,12 +55,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
 }
 
 /// What [`SimpleDaemon::main`] runs: handle the command line, else run the daemon.
-fn main<D, E, F>(builder: &SimpleDaemon, init: F) -> Exit
-where
-    D: crate::Daemon,
-    E: std::fmt::Display,
-    F: FnOnce() -> Result<D, E>,
-{
+/// `run` runs the daemon (the sync or the async driver).
+pub(crate) fn main(builder: &SimpleDaemon, run: impl FnOnce(&SimpleDaemon) -> Exit) -> Exit {
     let prog = program();
     let cmd = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
@@ -70,7 +66,7 @@ where
         }
     };
     if cmd == Command::Run {
-        return builder.run_with(init);
+        return run(builder);
     }
     let config = match builder.config() {
         Ok(c) => c,
@@ -416,7 +412,7 @@ impl SimpleDaemon {
         E: std::fmt::Display,
         F: FnOnce() -> Result<D, E>,
     {
-        main(self, init)
+        main(self, |b| b.run_with(init))
     }
 
     /// The systemd unit `--print-systemd-unit` prints: [`Config::systemd_unit`] with this

@@ -104,6 +104,7 @@ pub struct SimpleDaemon {
     buffered: bool,
     watchdog: Option<Duration>,
     version: Option<String>,
+    pub(crate) runtime: RuntimeKeys,
 }
 
 /// A validated configuration, made by [`SimpleDaemon::config`].
@@ -127,6 +128,19 @@ pub struct Config {
     pub(crate) buffered: bool,
     pub(crate) watchdog: Option<Duration>,
     pub(crate) version: Option<String>,
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) runtime: RuntimeKeys,
+}
+
+/// The tokio runtime's keys, `flavor` and `worker_threads` (set by the builder methods of the
+/// feature `tokio`, in `drive::tokio`; plain data here so the builder needs no `#[cfg]`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) struct RuntimeKeys {
+    /// `flavor = "current_thread"`; else multi-thread, as `#[tokio::main]`.
+    pub(crate) current_thread: bool,
+    /// `worker_threads = N`; else tokio's default (one per CPU).
+    pub(crate) worker_threads: Option<usize>,
 }
 
 impl SimpleDaemon {
@@ -150,6 +164,7 @@ impl SimpleDaemon {
             buffered: false,
             watchdog: None,
             version: None,
+            runtime: RuntimeKeys::default(),
         }
     }
 
@@ -383,6 +398,19 @@ impl SimpleDaemon {
                 ));
             }
         }
+        if let Some(n) = self.runtime.worker_threads {
+            if n == 0 {
+                return Err(Error::setting("worker_threads", "0", "must be at least 1"));
+            }
+            if self.runtime.current_thread {
+                return Err(Error::setting(
+                    "worker_threads",
+                    n.to_string(),
+                    "has no effect with flavor \"current_thread\", which runs everything on the \
+                     daemon's own thread; remove it, or use flavor \"multi_thread\"",
+                ));
+            }
+        }
         if self.log_path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(Error::setting("log_path", "", "must not be empty"));
         }
@@ -405,6 +433,7 @@ impl SimpleDaemon {
             buffered: self.buffered,
             watchdog: self.watchdog,
             version: self.version.clone(),
+            runtime: self.runtime,
         })
     }
 }

@@ -4,8 +4,9 @@
 //! event bits read with one atomic load per tick, plus a mutex and condvar that only sleepers
 //! wait on, so a stop or reload request wakes any sleep at once.
 
+use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Mode;
@@ -15,6 +16,9 @@ use crate::notify::{Notifier, Watchdog};
 pub(crate) const STOP: u8 = 1;
 /// Event bit: a reload (SIGHUP) is pending.
 pub(crate) const RELOAD: u8 = 2;
+/// Event bit: the driver must cancel the user's code now (an aggressive or escalated stop of a
+/// driver that can cancel it, see [`Shared::cancellable`]).
+pub(crate) const CANCEL: u8 = 4;
 
 /// Phase: running, nobody is ending the process.
 const RUNNING: u8 = 0;
@@ -39,10 +43,28 @@ pub(crate) struct Shared {
     takes_reloads: AtomicBool,
     /// Whether `STOPPING=1` was sent: it is sent once, by whoever first learns of the stop.
     stopping_sent: AtomicBool,
+    /// Whether the driver can cancel the user's code (the async driver): then an aggressive or
+    /// escalated stop raises [`CANCEL`] and waits a bounded time for [`user_code_over`]
+    /// (Self::user_code_over) before it ends the process without it.
+    cancellable: bool,
+    /// Whether a cancellation was begun (it is begun once).
+    cancel_begun: AtomicBool,
+    /// Whether the driver will run no more user code (its futures and the state are dropped).
+    user_code_over: AtomicBool,
+    /// Told of every change of the event bits (the async driver's wake-up), once installed.
+    listener: OnceLock<Box<dyn Listener>>,
     events: AtomicU8,
     phase: AtomicU8,
     lock: Mutex<()>,
     cond: Condvar,
+}
+
+/// What a driver installs to hear of the event bits as they are raised (see
+/// [`Shared::listener`]): `sync` gets every bit raised so far, so a call is idempotent.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) trait Listener: Any + Send + Sync + std::fmt::Debug {
+    /// The event bits are now (at least) `events`.
+    fn sync(&self, events: u8);
 }
 
 /// Why [`Shared::wait`] returned.
@@ -61,6 +83,7 @@ impl Shared {
         stop_timeout: Option<Duration>,
         notify: Notifier,
         takes_reloads: bool,
+        cancellable: bool,
     ) -> Self {
         Shared {
             name,
@@ -70,6 +93,10 @@ impl Shared {
             notify,
             takes_reloads: AtomicBool::new(takes_reloads),
             stopping_sent: AtomicBool::new(false),
+            cancellable,
+            cancel_begun: AtomicBool::new(false),
+            user_code_over: AtomicBool::new(false),
+            listener: OnceLock::new(),
             events: AtomicU8::new(0),
             phase: AtomicU8::new(RUNNING),
             lock: Mutex::new(()),
@@ -90,7 +117,43 @@ impl Shared {
         let _g = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
         let before = self.events.fetch_or(bits, Ordering::AcqRel);
         self.cond.notify_all();
+        if let Some(l) = self.listener.get() {
+            l.sync(before | bits);
+        }
         before
+    }
+
+    /// The listener of type `L`, installed by `make` on first use and brought up to date with
+    /// the bits raised before it was installed. `None` only if a listener of another type was
+    /// installed first (one driver per daemon installs one type).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn listener<L: Listener>(&self, make: impl FnOnce() -> L) -> Option<&L> {
+        let l = self.listener.get_or_init(|| Box::new(make()));
+        // A raise between `make` and the install saw no listener: catch up (idempotent).
+        l.sync(self.events());
+        let any: &dyn Any = &**l;
+        any.downcast_ref::<L>()
+    }
+
+    /// Whether the driver can cancel the user's code (see the field).
+    pub(crate) fn cancellable(&self) -> bool {
+        self.cancellable
+    }
+
+    /// Begin the cancellation; `true` for the one caller that begins it.
+    pub(crate) fn begin_cancel(&self) -> bool {
+        !self.cancel_begun.swap(true, Ordering::AcqRel)
+    }
+
+    /// The driver will run no more user code.
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    pub(crate) fn mark_user_code_over(&self) {
+        self.user_code_over.store(true, Ordering::Release);
+    }
+
+    /// Whether the driver will run no more user code, or the end of the process is claimed.
+    pub(crate) fn user_code_over(&self) -> bool {
+        self.user_code_over.load(Ordering::Acquire) || self.exiting()
     }
 
     /// Clear `bits`, returning whether any of them was set.
@@ -218,6 +281,7 @@ impl Context {
             Mode::Passive,
             None,
             Notifier::disabled(),
+            false,
             false,
         )))
     }

@@ -82,6 +82,9 @@ pub enum Error {
     /// `simple_daemon::log` and leave the logger to the daemon. Nothing was created on disk and
     /// no signal handler was installed.
     LoggerInstalled,
+    /// The tokio runtime of an async daemon could not be built (feature `tokio`): its threads
+    /// could not be spawned.
+    Runtime(io::Error),
 }
 
 impl Error {
@@ -170,6 +173,7 @@ impl fmt::Display for Error {
             Error::AlreadyStarted => f.write_str(
                 "a daemon was already started in this process, and a process runs one daemon in its life (even after its guard was dropped)",
             ),
+            Error::Runtime(e) => write!(f, "cannot build the tokio runtime (flavor, worker_threads): {e}"),
             Error::LoggerInstalled => f.write_str(
                 "another `log` logger (env_logger, tracing-log, ...) is already installed in this process: the daemon must own the process's logger, so log through `simple_daemon::log` and do not install one yourself",
             ),
@@ -180,7 +184,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Path { source: Some(e), .. } | Error::Signals(e) => Some(e),
+            Error::Path { source: Some(e), .. } | Error::Signals(e) | Error::Runtime(e) => Some(e),
             _ => None,
         }
     }

@@ -157,6 +157,7 @@ mod error;
 mod lifecycle;
 mod logging;
 mod notify;
+mod schedule;
 mod signals;
 
 pub use cli::STOP_TIMEOUT_MARGIN;
@@ -165,6 +166,8 @@ pub use config::{
     JSON_LOG_FORMAT, RUST_LOG,
 };
 pub use context::Context;
+#[cfg(feature = "tokio")]
+pub use drive::tokio::{AsyncDaemon, Flavor, TASKS_WAIT};
 pub use drive::Running;
 pub use error::{Error, Exit, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_PANIC, EXIT_USAGE};
 

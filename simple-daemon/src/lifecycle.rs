@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use log::Level;
 
 use crate::config::{Config, Mode};
-use crate::context::{Shared, RELOAD, STOP};
+use crate::context::{Shared, CANCEL, RELOAD, STOP};
 use crate::error::{program, Error, Exit};
 use crate::logging;
 use crate::notify::{Notifier, EXTEND_STEP, SEND_TIMEOUT};
@@ -81,7 +81,10 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 /// Logging comes first: every step that can fail for a reason the user can fix (another logger,
 /// a path, a socket) fails before any signal handler is installed, and a later failure restores
 /// the default actions, so a failed start leaves the process as SIGINT/SIGTERM found it.
-pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared>, Error> {
+///
+/// `cancellable` is the async driver's: an aggressive or escalated stop then cancels the user's
+/// code first (see [`stop_at_once`]).
+pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -> Result<Arc<Shared>, Error> {
     logging::install(config)?;
     deadline::start()?;
     let signals = signals::install()?;
@@ -96,6 +99,7 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool) -> Result<Arc<Shared
         config.stop_timeout,
         notify,
         takes_reloads,
+        cancellable,
     ));
     let on_signal = Arc::clone(&shared);
     if let Err(e) = signals::spawn(signals, move |event| on_event(&on_signal, event)) {
@@ -303,7 +307,69 @@ fn stop_watch(shared: &Shared, timeout: Duration) {
 /// [`FLUSH_WAIT`] at most for the sinks (plus one notification's send timeout); a sink blocked in
 /// the kernel is cut short by the deadline thread at `deadline` plus the rest of [`END_WAIT`].
 /// Returns only if another thread already owns the end of the process.
+///
+/// Under a driver that can cancel the user's code (the async one), the lines are logged, the
+/// driver is told to cancel ([`CANCEL`]) and ends the process itself once the user's code is
+/// dropped; only when that does not happen within [`CANCEL_WAIT`] (a thread stuck in blocking
+/// code) does this end the process as above, after a WARN line saying so.
 fn stop_at_once(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
+    if shared.cancellable() {
+        cancel_then_end(shared, signo, warn, deadline);
+    } else {
+        end_now(shared, signo, warn, deadline);
+    }
+}
+
+/// How long an aggressive or escalated stop waits for the async driver to cancel the user's
+/// code before it ends the process without it.
+pub(crate) const CANCEL_WAIT: Duration = Duration::from_millis(500);
+/// How often that wait looks.
+const CANCEL_POLL: Duration = Duration::from_millis(1);
+
+/// [`stop_at_once`] under a driver that cancels: log the stop's lines, raise [`CANCEL`], and
+/// wait up to [`CANCEL_WAIT`] for the driver to drop the user's code and take the end; past it,
+/// [`end_now`] with a WARN line. The first caller only (a signal and the stop timer may race).
+fn cancel_then_end(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
+    // No user code left to cancel (the driver is past it, ending the run): nothing to escalate.
+    if shared.user_code_over() || !shared.begin_cancel() {
+        return;
+    }
+    if let Some(signo) = signo {
+        log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
+    }
+    if let Some(w) = warn {
+        log_bounded(Level::Warn, w, deadline);
+    }
+    shared.raise(STOP | CANCEL);
+    shared.announce_stopping();
+    let give_up = Instant::now() + CANCEL_WAIT;
+    while !shared.user_code_over() {
+        if Instant::now() >= give_up {
+            end_now(
+                shared,
+                None,
+                Some(format_args!(
+                    "the tick could not be cancelled within {CANCEL_WAIT:?} (its thread is blocked \
+                     outside an .await): ending the process without it"
+                )),
+                Instant::now() + FLUSH_WAIT,
+            );
+            return;
+        }
+        thread::sleep(CANCEL_POLL);
+    }
+}
+
+/// Bound what is left of the process after a run: whatever blocks, the process ends with
+/// `exit`'s status `wait` from now (the async driver's runtime shutdown, or the user's runtime
+/// after an awaited run). A later [`finish`] keeps the earlier of the two deadlines.
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn bound_rest(wait: Duration, exit: Exit) {
+    deadline::arm(Instant::now() + wait, i32::from(exit.code()));
+}
+
+/// The end of [`stop_at_once`] without cancelling: claim the end, log, flush, `_exit(0)`.
+fn end_now(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments<'_>>, deadline: Instant) {
     if !shared.claim_exit() {
         return;
     }
@@ -335,7 +401,21 @@ fn stop_at_once(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments
 /// blocked in the kernel is cut short by the [`deadline`] thread, which exits with `exit`'s
 /// status [`END_WAIT`] after the end began. When the end is over the deadline is disarmed (the
 /// program may go on after a guard) and armed again, with the same status, at `exit(3)`.
+///
+/// After a guard the program goes on without a daemon, so signals get their default action
+/// back; after a run ([`finish_run`]) the process exits next, and a late signal (the tail of a
+/// storm) stays ignored, so it cannot turn the run's exit status into a death by signal.
 pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
+    end(shared, exit, true)
+}
+
+/// [`finish`] for a driver whose `main` returns next (`run`, `run_tokio`): late signals stay
+/// ignored until the process has exited.
+pub(crate) fn finish_run(shared: &Shared, exit: Exit) -> Exit {
+    end(shared, exit, false)
+}
+
+fn end(shared: &Shared, exit: Exit, goes_on: bool) -> Exit {
     if !shared.claim_exit() {
         loop {
             thread::park();
@@ -355,7 +435,9 @@ pub(crate) fn finish(shared: &Shared, exit: Exit) -> Exit {
     if let Some(line) = FATAL.lock().unwrap_or_else(PoisonError::into_inner).take() {
         logging::stderr_line(format_args!("{line}"));
     }
-    shared.mark_done();
+    if goes_on {
+        shared.mark_done();
+    }
     deadline::disarm(status);
     exit
 }

@@ -81,7 +81,7 @@ impl SimpleDaemon {
     /// ```
     pub fn start(&self) -> Result<Running, Error> {
         let config = self.config()?;
-        let shared = lifecycle::startup(&config, false)?;
+        let shared = lifecycle::startup(&config, false, false)?;
         shared.notify.ready();
         Ok(Running {
             ctx: Context::new(Arc::clone(&shared)),

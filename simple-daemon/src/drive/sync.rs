@@ -11,12 +11,13 @@
 use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::config::{Config, SimpleDaemon};
-use crate::context::{far_future, Context, Shared, Wake, RELOAD, STOP};
+use crate::context::{Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
-use crate::lifecycle::{config_failure, fatal, finish, startup};
+use crate::lifecycle::{config_failure, fatal, finish_run, startup};
+use crate::schedule::Grid;
 use crate::Daemon;
 
 impl SimpleDaemon {
@@ -71,7 +72,7 @@ where
     E: Display,
     F: FnOnce() -> Result<D, E>,
 {
-    let shared = match startup(&config, true) {
+    let shared = match startup(&config, true, false) {
         Ok(s) => s,
         Err(e) => return config_failure(&e),
     };
@@ -96,7 +97,7 @@ where
             }
         }
     }));
-    finish(&shared, outcome.unwrap_or(Exit::Panicked))
+    finish_run(&shared, outcome.unwrap_or(Exit::Panicked))
 }
 
 /// Tick until a stop is requested (`Ok`) or a tick fails (`Err`).
@@ -106,36 +107,19 @@ fn tick_loop<D: Daemon>(
     config: &Config,
     daemon: &mut D,
 ) -> Result<(), D::Error> {
-    let interval = config.interval;
-    // When the tick in progress was due: the fixed-rate schedule, `None` before the first one.
-    let mut due: Option<Instant> = None;
+    let mut grid = Grid::new(config.interval);
     loop {
         if shared.events() != 0 && handle_events(shared, daemon) {
             return Ok(());
         }
-        let Some(interval) = interval else {
-            daemon.tick(ctx)?;
-            shared.keep_alive(Instant::now());
-            continue;
-        };
         let start = Instant::now();
         daemon.tick(ctx)?;
         let end = Instant::now();
-        log::debug!("RunTimeLoop: {}", RunTime(end - start));
         shared.keep_alive(end);
-        // Fixed rate on a schedule (`due += interval`), so late wake-ups do not add up; a tick
-        // that ends past its successor's slot starts the next one at once and re-anchors the
-        // schedule there: no catch-up burst.
-        let mut next = due
-            .unwrap_or(start)
-            .checked_add(interval)
-            .unwrap_or_else(far_future);
-        if next <= end {
-            next = end;
-        }
-        due = Some(next);
-        if sleep_until(shared, daemon, next) {
-            return Ok(());
+        if let Some(next) = grid.after_tick(start, end) {
+            if sleep_until(shared, daemon, next) {
+                return Ok(());
+            }
         }
     }
 }
@@ -181,21 +165,6 @@ fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, next: Instant) -> boo
                     return false;
                 }
             }
-        }
-    }
-}
-
-/// The seed's `RunTimeLoop` wording: `N microseconds`, or `N seconds, M microseconds`.
-struct RunTime(Duration);
-
-impl std::fmt::Display for RunTime {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secs = self.0.as_secs();
-        let micros = self.0.subsec_micros();
-        if secs == 0 {
-            write!(f, "{micros} microseconds")
-        } else {
-            write!(f, "{secs} seconds, {micros} microseconds")
         }
     }
 }
