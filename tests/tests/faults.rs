@@ -6,58 +6,19 @@
 
 mod fault_common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-use fault_common::{audit, count, counters, record, record_asserted, spawn, tail, Fd, NotifyPeer, NAME};
+use fault_common::{
+    audit, count, counters, record, record_asserted, spawn, storm, storm_of, tail, Fd, NotifyPeer, NAME,
+    STORM,
+};
 use simple_daemon_tests::{position, read, wait_until, TempDir, PATIENCE};
 
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
 const SIGTERM: i32 = libc::SIGTERM;
 
-/// Signals per storm, in all.
-const STORM: u64 = 10_000;
-/// Sender processes per storm.
-const SENDERS: u64 = 4;
 /// Flood threads in the daemon, and the most lines each logs.
 const FLOOD: &str = "4:60000";
 const FLOOD_THREADS: usize = 4;
-
-/// Run `SENDERS` `fault_kill` processes against `pid`, released together, each sending its share
-/// of `STORM` signals cycling through `sigs`; returns how many `kill(2)` calls succeeded.
-fn storm(pid: u32, sigs: &str) -> u64 {
-    storm_of(pid, sigs, STORM)
-}
-
-/// Like [`storm`], `total` signals.
-fn storm_of(pid: u32, sigs: &str, total: u64) -> u64 {
-    let mut senders: Vec<_> = (0..SENDERS)
-        .map(|_| {
-            Command::new(env!("CARGO_BIN_EXE_fault_kill"))
-                .args([pid.to_string(), (total / SENDERS).to_string(), sigs.into()])
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("spawn fault_kill")
-        })
-        .collect();
-    for s in &mut senders {
-        let mut stdin = s.stdin.take().expect("stdin");
-        stdin.write_all(b"go\n").expect("release sender");
-    }
-    senders
-        .into_iter()
-        .map(|s| {
-            let out = s.wait_with_output().expect("sender output");
-            assert!(out.status.success(), "fault_kill failed: {out:?}");
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse::<u64>()
-                .expect("sent count")
-        })
-        .sum()
-}
 
 /// Start a flooding daemon and wait until every flood thread has logged some lines.
 fn flooding(tag: &str, extra: &[(&str, &str)]) -> (Fd, std::path::PathBuf) {

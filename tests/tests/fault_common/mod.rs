@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::os::unix::net::UnixDatagram;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -301,4 +302,44 @@ impl NotifyPeer {
         }
         out
     }
+}
+
+/// Signals per storm, in all.
+pub const STORM: u64 = 10_000;
+/// Sender processes per storm.
+pub const SENDERS: u64 = 4;
+
+/// Run `SENDERS` `fault_kill` processes against `pid`, released together, each sending its share
+/// of `STORM` signals cycling through `sigs`; returns how many `kill(2)` calls succeeded.
+pub fn storm(pid: u32, sigs: &str) -> u64 {
+    storm_of(pid, sigs, STORM)
+}
+
+/// Like [`storm`], `total` signals.
+pub fn storm_of(pid: u32, sigs: &str, total: u64) -> u64 {
+    let mut senders: Vec<_> = (0..SENDERS)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_fault_kill"))
+                .args([pid.to_string(), (total / SENDERS).to_string(), sigs.into()])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("spawn fault_kill")
+        })
+        .collect();
+    for s in &mut senders {
+        let mut stdin = s.stdin.take().expect("stdin");
+        stdin.write_all(b"go\n").expect("release sender");
+    }
+    senders
+        .into_iter()
+        .map(|s| {
+            let out = s.wait_with_output().expect("sender output");
+            assert!(out.status.success(), "fault_kill failed: {out:?}");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<u64>()
+                .expect("sent count")
+        })
+        .sum()
 }
