@@ -23,6 +23,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(log_format);
     syn::custom_keyword!(stream);
     syn::custom_keyword!(syslog);
+    syn::custom_keyword!(journal);
     syn::custom_keyword!(buffered);
     syn::custom_keyword!(max_log_size);
     syn::custom_keyword!(max_log_files);
@@ -41,6 +42,7 @@ pub(crate) const KEYS: &[&str] = &[
     "log_format",
     "stream",
     "syslog",
+    "journal",
     "buffered",
     "max_log_size",
     "max_log_files",
@@ -67,6 +69,8 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("path", "log_path"),
     ("log_dir", "log_path"),
     ("log_file", "log_name"),
+    ("journald", "journal"),
+    ("systemd_journal", "journal"),
 ];
 
 /// The stop mode named by `mode = "..."`.
@@ -107,6 +111,7 @@ pub(crate) struct Args {
     pub(crate) log_format: Option<(String, Span)>,
     pub(crate) stream: Option<(bool, Span)>,
     pub(crate) syslog: Option<(bool, Span)>,
+    pub(crate) journal: Option<(bool, Span)>,
     pub(crate) buffered: Option<(bool, Span)>,
     pub(crate) max_log_size: Option<(u64, Span)>,
     pub(crate) max_log_files: Option<(u64, Span)>,
@@ -237,6 +242,10 @@ impl Args {
                 let on = flag(key, value)?;
                 store(&mut self.syslog, key, on)
             }
+            "journal" => {
+                let on = flag(key, value)?;
+                store(&mut self.journal, key, on)
+            }
             "buffered" => {
                 let on = flag(key, value)?;
                 store(&mut self.buffered, key, on)
@@ -311,6 +320,7 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         log_format,
         stream,
         syslog,
+        journal,
         buffered,
         max_log_size,
         max_log_files,

@@ -259,6 +259,7 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
     for (key, value) in [
         ("stream", &args.stream),
         ("syslog", &args.syslog),
+        ("journal", &args.journal),
         ("buffered", &args.buffered),
     ] {
         if let Some((on, _)) = value {

@@ -157,6 +157,19 @@ fn log_location(config: &Config) -> String {
             config.syslog_socket.display()
         );
     }
+    if config.journal {
+        let _ = writeln!(
+            h,
+            "It logs to the journal too, at {} (journal).",
+            config.journal_socket.display()
+        );
+    }
+    if config.stream && (config.syslog || config.journal) {
+        let _ = writeln!(
+            h,
+            "Under systemd (stdout the journal stream), stdout writes nothing: the journal gets each line once."
+        );
+    }
     if config.log_path.is_none() {
         let _ = writeln!(
             h,
@@ -186,6 +199,10 @@ impl Config {
     /// - Hardening: `NoNewPrivileges=yes`, `ProtectSystem=strict` (everything read-only but the
     ///   log directory), `PrivateTmp=yes`; commented hints for `DynamicUser=yes` / `User=` (it
     ///   runs as root otherwise) and for `After=`/`Wants=network-online.target`.
+    /// - A comment on the ONE path the lines take into the journal (the native socket with
+    ///   [`journal`](SimpleDaemon::journal), else syslog, else stdout): with several of
+    ///   `stream`, `syslog` and `journal` on, the daemon under systemd uses one, so no line is
+    ///   in the journal twice.
     /// - `WatchdogSec=` when [`watchdog`](SimpleDaemon::watchdog) is set; `TimeoutStopSec=`
     ///   [`STOP_TIMEOUT_MARGIN`] above [`stop_timeout`](SimpleDaemon::stop_timeout) when it is
     ///   set, so the daemon's own escalation comes before systemd's SIGKILL.
@@ -226,6 +243,11 @@ impl Config {
     /// let unit = elsewhere.systemd_unit(Path::new("/usr/local/bin/heartbeat"));
     /// assert!(unit.lines().any(|l| l == "ReadWritePaths=/srv/heartbeat/logs"));
     /// assert!(!unit.contains("LogsDirectory="));
+    ///
+    /// let both = SimpleDaemon::new("heartbeat").stream(true).journal(true).config()?;
+    /// let unit = both.systemd_unit(Path::new("/usr/local/bin/heartbeat"));
+    /// assert!(unit.contains("# Into the journal: one path, the native protocol (journal)"));
+    /// assert!(unit.contains("so stdout (stream) writes nothing here."));
     ///
     /// let from_cargo = SimpleDaemon::new("heartbeat").config()?;
     /// let unit = from_cargo.systemd_unit(Path::new("/src/hb/target/release/heartbeat"));
@@ -321,6 +343,9 @@ impl Config {
                 }
             }
         }
+        for line in journal_paths(self) {
+            let _ = writeln!(u, "# {line}");
+        }
         let _ = writeln!(u, "# It runs as root unless one of these is set:");
         let _ = writeln!(u, "#DynamicUser=yes");
         let _ = writeln!(u, "#User={}", unit_escape(&name.to_lowercase()));
@@ -332,6 +357,43 @@ impl Config {
         let _ = writeln!(u, "WantedBy=multi-user.target");
         u
     }
+}
+
+/// The comment of the printed unit on how lines reach the journal: under systemd, stdout
+/// (`stream`), `/dev/log` (`syslog`) and the native socket (`journal`) all lead to journald, so
+/// the daemon uses ONE of them (the native socket, else syslog, else stdout) and says so.
+fn journal_paths(config: &Config) -> Vec<String> {
+    let name = config.name();
+    let mut c = Vec::new();
+    let by = match (config.journal, config.syslog, config.stream) {
+        (true, ..) => {
+            "the native protocol (journal): `journalctl -u NAME -o json-pretty` shows each record's fields"
+        }
+        (false, true, _) => "syslog (/dev/log is journald's under systemd)",
+        (false, false, true) => "stdout (stream), each line with its priority",
+        (false, false, false) => {
+            c.push("The journal gets no log lines: turn on `journal` (or `stream`) to read them with journalctl.".to_owned());
+            return c;
+        }
+    };
+    c.push(format!(
+        "Into the journal: one path, {}.",
+        by.replace("NAME", name)
+    ));
+    let mut left_out = Vec::new();
+    if config.stream && (config.journal || config.syslog) {
+        left_out.push("stdout (stream) writes nothing here");
+    }
+    if config.journal && config.syslog {
+        left_out.push("syslog sends nothing (/dev/log is journald's)");
+    }
+    if !left_out.is_empty() {
+        c.push(format!(
+            "Each line would reach the journal twice otherwise, so {}.",
+            left_out.join(" and ")
+        ));
+    }
+    c
 }
 
 /// The profile (`debug`, `release`) when `exe` lies in a cargo target directory: a `debug` or

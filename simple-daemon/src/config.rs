@@ -14,6 +14,7 @@ pub use crate::logging::filter::Directives;
 use crate::logging::filter::Filter;
 use crate::logging::format::Template;
 pub use crate::logging::format::{DEFAULT_LOG_FORMAT, JSON_LOG_FORMAT};
+use crate::logging::DEFAULT_JOURNAL_SOCKET;
 
 /// The environment variable whose directives, when set and not empty at start, replace
 /// [`SimpleDaemon::level`].
@@ -98,6 +99,8 @@ pub struct SimpleDaemon {
     stream: bool,
     syslog: bool,
     syslog_socket: PathBuf,
+    journal: bool,
+    journal_socket: PathBuf,
     max_log_size: u64,
     max_log_files: usize,
     stop_timeout: Option<Duration>,
@@ -122,6 +125,8 @@ pub struct Config {
     pub(crate) stream: bool,
     pub(crate) syslog: bool,
     pub(crate) syslog_socket: PathBuf,
+    pub(crate) journal: bool,
+    pub(crate) journal_socket: PathBuf,
     pub(crate) max_log_size: u64,
     pub(crate) max_log_files: usize,
     pub(crate) stop_timeout: Option<Duration>,
@@ -158,6 +163,8 @@ impl SimpleDaemon {
             stream: false,
             syslog: false,
             syslog_socket: PathBuf::from(DEFAULT_SYSLOG_SOCKET),
+            journal: false,
+            journal_socket: PathBuf::from(DEFAULT_JOURNAL_SOCKET),
             max_log_size: DEFAULT_MAX_LOG_SIZE,
             max_log_files: DEFAULT_MAX_LOG_FILES,
             stop_timeout: None,
@@ -269,6 +276,37 @@ impl SimpleDaemon {
     /// The syslog socket used when [`syslog`](Self::syslog) is on; default `/dev/log`.
     pub fn syslog_socket(mut self, path: impl Into<PathBuf>) -> Self {
         self.syslog_socket = path.into();
+        self
+    }
+
+    /// Also send every record to the journal with journald's native protocol, on
+    /// `/run/systemd/journal/socket`; default off.
+    ///
+    /// Each record is one journal entry with `MESSAGE`, `PRIORITY`, `SYSLOG_IDENTIFIER` (the
+    /// name), `SYSLOG_PID`, `CODE_FILE`, `CODE_LINE`, `TARGET`, and the record's own fields
+    /// upper-cased (`user = 42` is `USER=42`), so `journalctl -o json-pretty` shows them. An
+    /// entry too large for one datagram goes in a sealed memfd; nothing is cut. A missing socket
+    /// at start is [`Error::Path`] for `journal` (exit 78); a journald that restarts or stops
+    /// reading costs one warning on the other sinks, never a stop.
+    ///
+    /// Under systemd, use ONE path into the journal: with `journal` (or `syslog`) on and stdout
+    /// being the journal stream, [`stream`](Self::stream) writes nothing (a line would be in the
+    /// journal twice), and one start line says so.
+    ///
+    /// ```
+    /// let config = simple_daemon::SimpleDaemon::new("MyDaemon").journal(true).config()?;
+    /// assert!(config.journal());
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn journal(mut self, on: bool) -> Self {
+        self.journal = on;
+        self
+    }
+
+    /// The journald socket used when [`journal`](Self::journal) is on; default
+    /// `/run/systemd/journal/socket`.
+    pub fn journal_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.journal_socket = path.into();
         self
     }
 
@@ -427,6 +465,8 @@ impl SimpleDaemon {
             stream: self.stream,
             syslog: self.syslog,
             syslog_socket: self.syslog_socket.clone(),
+            journal: self.journal,
+            journal_socket: self.journal_socket.clone(),
             max_log_size: self.max_log_size,
             max_log_files: self.max_log_files,
             stop_timeout: self.stop_timeout,
@@ -471,6 +511,10 @@ impl Config {
     /// The log file name.
     pub fn log_name(&self) -> &str {
         &self.log_name
+    }
+    /// Whether records go to the journal's native socket ([`SimpleDaemon::journal`]).
+    pub fn journal(&self) -> bool {
+        self.journal
     }
     /// The rotation size limit in bytes.
     pub fn max_log_size(&self) -> u64 {

@@ -60,8 +60,8 @@ static FATAL: Mutex<Option<String>> = Mutex::new(None);
 /// Log an error that ends the daemon (`Start-up failed: ...`, `Tick failed: ...`) at ERROR, and
 /// have [`finish`] tell it on stderr too, as one line after the program's name, unless stdout or
 /// stderr already carries the log: `stream` is on (stdout has every line, on a terminal or in
-/// the journal), or `syslog` is on and stderr is the journal stream (journald has the syslog
-/// line already). A panic needs none: Rust's own hook prints it on stderr.
+/// the journal), or `syslog` or `journal` is on and stderr is the journal stream (journald has
+/// the line already). A panic needs none: Rust's own hook prints it on stderr.
 pub(crate) fn fatal(args: fmt::Arguments<'_>) {
     log::error!("{args}");
     if FATAL_TO_STDERR.load(Ordering::Relaxed) {
@@ -123,8 +123,11 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -
     );
     if let Some(l) = logging::global() {
         log::info!("Logging to {}", l.file_path().display());
+        if let Some(note) = l.one_path() {
+            log::info!("{note}");
+        }
     }
-    let carried = config.stream || (config.syslog && logging::is_journal(2));
+    let carried = config.stream || ((config.syslog || config.journal) && logging::is_journal(2));
     FATAL_TO_STDERR.store(!carried, Ordering::Relaxed);
     Ok(shared)
 }

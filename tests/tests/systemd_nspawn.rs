@@ -26,7 +26,9 @@ const MARKER: &str = ".simple-daemon-rootfs-complete";
 /// does not).
 const INCLUDE: &str = "systemd,systemd-sysv,dbus,procps";
 /// The units this test installs (removed again at the end).
-const UNITS: [&str; 10] = [
+const UNITS: [&str; 12] = [
+    "sd-journal",
+    "sd-journal-burst",
     "sd-hardened",
     "sd-dynamic",
     "sd-config",
@@ -626,6 +628,16 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
             "Started sd-passive.service",
         ],
     );
+    // `stream` and `syslog` both on: one path into the journal (syslog), each line once.
+    let copies = journal.lines().filter(|l| l.ends_with("Mode: PASSIVE")).count();
+    assert_eq!(
+        copies, 1,
+        "\"Mode: PASSIVE\" is in the journal {copies} times:\n{journal}"
+    );
+    assert!(
+        journal.contains("stdout is the journal stream and syslog is on"),
+        "{journal}"
+    );
     Machine::quote(
         "journalctl -u sd-passive (start)",
         &journal,
@@ -827,6 +839,11 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
             "Failed with result",
         ],
     );
+
+    // After the watchdog scenario: stopping journald's sockets below would close the stdout
+    // streams of the units still running.
+    journal_native_protocol(&m);
+    journald_restarted_and_lost(&m, &root);
 
     // --- the examples, as units made by their own --print-systemd-unit (built by
     // `cargo test --workspace`, which builds every example before running any test)
@@ -1122,4 +1139,295 @@ fn configuration_error_is_not_restarted(m: &Machine) {
         &["is not a directory", "Main process exited", "Failed with result"],
     );
     let _ = m.run(&["systemctl", "reset-failed", "sd-config"]);
+}
+
+/// The fields of `journalctl -o json --all` lines, as strings (journalctl gives a value with
+/// control characters, a newline for one, as an array of bytes).
+fn json_entries(text: &str) -> Vec<std::collections::HashMap<String, String>> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+            let obj = v.as_object().expect("an entry is an object");
+            obj.iter()
+                .map(|(k, v)| {
+                    let s = match v {
+                        serde_json::Value::String(s) => s.clone(),
+                        serde_json::Value::Array(a) => {
+                            let bytes: Vec<u8> = a
+                                .iter()
+                                .map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()).expect("a byte"))
+                                .collect();
+                            String::from_utf8_lossy(&bytes).into_owned()
+                        }
+                        other => other.to_string(),
+                    };
+                    (k.clone(), s)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// `journal` under the real journald, with `stream` and `syslog` on too (the unit's stdout is
+/// the journal stream, `/dev/log` is journald's): every record is ONE entry, of the native
+/// transport, with its priority, `SYSLOG_IDENTIFIER`, `SYSLOG_PID`, `CODE_FILE`, `CODE_LINE`,
+/// `TARGET` and its own fields upper-cased; a multi-line message is whole; a 300 KB message,
+/// too large for any datagram here, arrives whole (through the sealed memfd).
+fn journal_native_protocol(m: &Machine) {
+    m.install(
+        "sd-journal",
+        &[
+            ("SD_NAME", "SdJournal"),
+            ("SD_JOURNAL", "1"),
+            ("SD_STREAM", "1"),
+            ("SD_SYSLOG", "1"),
+        ],
+        &[("SD_TICK", "journal:300"), ("SD_INTERVAL_MS", "600000")],
+        "",
+    );
+    let unit =
+        fs::read_to_string(m.root.join("etc/systemd/system/sd-journal.service")).expect("read the unit");
+    assert!(
+        unit.contains("# Into the journal: one path, the native protocol (journal)"),
+        "{unit}"
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "sd-journal"]);
+    let pid = m.show("sd-journal", "MainPID");
+    m.wait_journal(&["-u", "sd-journal"], "tick 1 end");
+    m.ok(&["systemctl", "stop", "sd-journal"]);
+    assert_eq!(m.show("sd-journal", "Result"), "success");
+    // journald reads its socket on its own time: wait for the last record.
+    m.wait_journal(&[&format!("_PID={pid}")], "Graceful Interrupt...");
+    let json = m.ok(&[
+        "journalctl",
+        "-b",
+        "--no-pager",
+        "-o",
+        "json",
+        "--all",
+        &format!("_PID={pid}"),
+    ]);
+    let entries = json_entries(&json);
+    let find = |prefix: &str| {
+        let hits: Vec<_> = entries
+            .iter()
+            .filter(|e| e.get("MESSAGE").is_some_and(|m| m.starts_with(prefix)))
+            .collect();
+        assert_eq!(
+            hits.len(),
+            1,
+            "{prefix:?} is in the journal {} times (one path: once):\n{:#?}",
+            hits.len(),
+            hits.iter()
+                .map(|e| (
+                    e.get("_TRANSPORT"),
+                    e.get("MESSAGE").map(|m| &m[..m.len().min(80)])
+                ))
+                .collect::<Vec<_>>()
+        );
+        hits[0].clone()
+    };
+    for e in &entries {
+        assert_eq!(e.get("_TRANSPORT").map(String::as_str), Some("journal"), "{e:?}");
+        assert_eq!(
+            e.get("SYSLOG_IDENTIFIER").map(String::as_str),
+            Some("SdJournal"),
+            "{e:?}"
+        );
+        assert_eq!(e.get("SYSLOG_PID"), Some(&pid), "{e:?}");
+        assert!(e.contains_key("TARGET"), "{e:?}");
+    }
+    for (msg, prio) in [
+        ("journal error 1", "3"),
+        ("journal warn 1", "4"),
+        ("journal info 1", "6"),
+        ("journal debug 1", "7"),
+    ] {
+        let e = find(msg);
+        assert_eq!(e["PRIORITY"], prio, "{e:?}");
+        assert_eq!(e["TARGET"], "sd_daemon", "{e:?}");
+        assert!(e["CODE_FILE"].ends_with("tests/src/bin/sd_daemon.rs"), "{e:?}");
+        assert!(e["CODE_LINE"].parse::<u32>().is_ok(), "{e:?}");
+    }
+    let fields = find("journal fields 1");
+    assert_eq!(fields.get("USER").map(String::as_str), Some("42"), "{fields:?}");
+    assert_eq!(fields.get("PATH").map(String::as_str), Some("/x"), "{fields:?}");
+    assert_eq!(fields.get("OK").map(String::as_str), Some("true"), "{fields:?}");
+    let multi = find("journal multi 1");
+    assert_eq!(multi["MESSAGE"], "journal multi 1\nsecond line\nthird line");
+    let big = find("journal big 1 ");
+    let want = "journal big 1 ".len() + 300 * 1024;
+    assert_eq!(big["MESSAGE"].len(), want, "the 300 KB message is cut");
+    assert!(big["MESSAGE"]
+        .bytes()
+        .skip("journal big 1 ".len())
+        .all(|b| b == b'x'));
+    // No datagram that large gets through here: the entry came in the sealed memfd.
+    let wmem = m.ok(&["cat", "/proc/sys/net/core/wmem_default"]);
+    let wmem: usize = wmem.trim().parse().expect("wmem_default");
+    assert!(
+        want > wmem,
+        "a {want}-byte entry fits a datagram of the {wmem}-byte socket buffer"
+    );
+    find("Graceful Interrupt...");
+    let errors = m.journal(&["-u", "sd-journal", "-p", "err"]);
+    assert!(
+        errors.contains("journal error 1") && !errors.contains("journal warn 1"),
+        "{errors}"
+    );
+    let pretty = m.ok(&[
+        "journalctl",
+        "-b",
+        "--no-pager",
+        "-o",
+        "json-pretty",
+        &format!("_PID={pid}"),
+        "MESSAGE=journal fields 1",
+    ]);
+    println!("--- journalctl -o json-pretty _PID={pid} MESSAGE='journal fields 1'\n{pretty}");
+    println!(
+        "--- journal: {} entries for _PID={pid}, all _TRANSPORT=journal; the 300 KB one whole ({want} bytes > wmem_default {wmem})",
+        entries.len()
+    );
+}
+
+/// A journald restart, then its sockets gone and back, while the daemon logs: `systemctl restart
+/// systemd-journald` keeps its sockets (systemd holds them), so nothing is lost at all and the
+/// daemon runs on; with the sockets stopped (the socket file gone) there is ONE warning on the
+/// other sinks, then one line when it is back, and every record logged after journald is back
+/// is in the journal.
+fn journald_restarted_and_lost(m: &Machine, root: &Path) {
+    m.install(
+        "sd-journal-burst",
+        &[("SD_NAME", "SdBurst"), ("SD_JOURNAL", "1")],
+        &[("SD_TICK", "burst:5"), ("SD_INTERVAL_MS", "20")],
+        "",
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "sd-journal-burst"]);
+    let pid = m.show("sd-journal-burst", "MainPID");
+    let file = root.join("var/log/SdBurst/SdBurst.log");
+    // The lines that say so (the warning itself says "... once it is back").
+    let lost_line = "journal socket \"/run/systemd/journal/socket\" is lost";
+    let back_line = "journal socket \"/run/systemd/journal/socket\" is back\n";
+    assert!(wait_until(PATIENCE, || fs::read_to_string(&file)
+        .is_ok_and(|l| l.contains("burst 10.5"))));
+
+    let t = Instant::now();
+    m.ok(&["systemctl", "restart", "systemd-journald"]);
+    println!("--- systemctl restart systemd-journald took {:.2?}", t.elapsed());
+    let back_at = last_burst_tick(&fs::read_to_string(&file).unwrap_or_default());
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(
+        m.show("sd-journal-burst", "MainPID"),
+        pid,
+        "the daemon did not survive"
+    );
+
+    let sockets = [
+        "systemd-journald.socket",
+        "systemd-journald-dev-log.socket",
+        "systemd-journald.service",
+    ];
+    // Records queued in the socket while journald shuts it down are gone with it: the check
+    // of the restart stops at the last tick logged before that.
+    let stopped_at = last_burst_tick(&fs::read_to_string(&file).unwrap_or_default());
+    let mut stop = vec!["systemctl", "stop"];
+    stop.extend_from_slice(&sockets);
+    m.ok(&stop);
+    assert!(
+        wait_until(PATIENCE, || fs::read_to_string(&file)
+            .is_ok_and(|l| l.contains(lost_line))),
+        "no warning that the journal socket is lost"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let mut start = vec!["systemctl", "start"];
+    start.extend_from_slice(&sockets);
+    m.ok(&start);
+    assert!(
+        wait_until(PATIENCE, || fs::read_to_string(&file)
+            .is_ok_and(|l| l.contains(back_line))),
+        "no line that the journal socket is back"
+    );
+    std::thread::sleep(Duration::from_millis(1000));
+    m.ok(&["systemctl", "stop", "sd-journal-burst"]);
+    assert_eq!(m.show("sd-journal-burst", "Result"), "success");
+
+    let log = fs::read_to_string(&file).expect("read the log file");
+    let warns: Vec<&str> = log.lines().filter(|l| l.contains(" - WARN - ")).collect();
+    assert_eq!(
+        warns.len(),
+        1,
+        "one warning, for the lost socket:\n{}",
+        warns.join("\n")
+    );
+    assert!(warns[0].contains(lost_line), "{}", warns[0]);
+    m.wait_journal(&[&format!("_PID={pid}")], "Graceful Interrupt...");
+    let journal = m.ok(&[
+        "journalctl",
+        "-b",
+        "--no-pager",
+        "-q",
+        "-o",
+        "cat",
+        &format!("_PID={pid}"),
+    ]);
+    let in_journal: std::collections::HashSet<&str> = journal.lines().collect();
+    // After the restart: every record (nothing was lost during it either).
+    let after_restart: Vec<&str> = log
+        .lines()
+        .filter(|l| burst_tick(l).is_some_and(|t| t > back_at && t < stopped_at))
+        .collect();
+    assert!(
+        after_restart.len() > 20,
+        "{} records after the restart",
+        after_restart.len()
+    );
+    let back = log.find(back_line).expect("the back line") + back_line.len();
+    let after_back: Vec<&str> = log[back..].lines().map(message_of).collect();
+    assert!(!after_back.is_empty());
+    let missing: Vec<&&str> = after_back.iter().filter(|l| !in_journal.contains(**l)).collect();
+    assert!(
+        missing.is_empty(),
+        "logged after journald was back, not in the journal: {missing:?}"
+    );
+    let lost = log.find(lost_line).expect("the lost line");
+    let restart_window: Vec<&str> = after_restart
+        .iter()
+        .map(|l| message_of(l))
+        .filter(|m| !in_journal.contains(m))
+        .collect();
+    assert!(
+        restart_window.is_empty(),
+        "lost across the restart: {restart_window:?}"
+    );
+    let quiet: Vec<&str> = log[..back]
+        .lines()
+        .filter(|l| log.find(*l).is_some_and(|at| at > lost))
+        .collect();
+    println!(
+        "--- sd-journal-burst: survived the restart (ticks {back_at} to {stopped_at}: {} records, all in the journal), one WARN for the lost socket, {} records while it was gone (in the file only), {} after it was back, all in the journal",
+        after_restart.len(),
+        quiet.len(),
+        after_back.len()
+    );
+    Machine::quote("SdBurst.log", &log, &["journal socket"]);
+}
+
+/// The message part of a line in the seed's format.
+fn message_of(line: &str) -> &str {
+    line.splitn(4, " - ").nth(3).unwrap_or(line)
+}
+
+/// The tick of a `burst <tick>.<i>` line.
+fn burst_tick(line: &str) -> Option<u64> {
+    let rest = message_of(line).strip_prefix("burst ")?;
+    rest.split('.').next()?.parse().ok()
+}
+
+/// The last tick that logged a burst line.
+fn last_burst_tick(log: &str) -> u64 {
+    log.lines().filter_map(burst_tick).max().unwrap_or(0)
 }

@@ -1,4 +1,5 @@
-//! Logging: `log` records, dispatched by `fern`, to a size-rotating file, stdout and syslog.
+//! Logging: `log` records, dispatched by `fern`, to a size-rotating file, stdout, syslog and the
+//! journal.
 //!
 //! Promises:
 //! - [`install`] claims the process's `log` slot before anything else (another logger there is
@@ -7,7 +8,12 @@
 //!   filtered at the configured level behind that slot, and is done once per process;
 //! - each record is formatted ONCE per sink into one buffer (a per-thread buffer, no allocation
 //!   per line once warm) and reaches each sink whole: one `write(2)` for the file and stdout, one
-//!   datagram for syslog; records from many threads never interleave inside a line;
+//!   datagram for syslog, one entry for the journal; records from many threads never interleave
+//!   inside a line;
+//! - ONE path into the journal: when stdout is the journal stream (`$JOURNAL_STREAM`) and
+//!   `syslog` or `journal` is on, `stream` writes nothing, and when `journal` is on and the
+//!   syslog socket is journald's own (`/dev/log` under systemd), `syslog` sends nothing; each
+//!   record is in the journal once, and [`Logger::one_path`] says which sink was left out;
 //! - user code (a message's `Display`) runs before any sink lock is taken, so a panicking or
 //!   logging `Display` cannot deadlock a sink;
 //! - [`Logger::log_bounded`] and [`Logger::flush_bounded`] (signal thread, panic hook, exit)
@@ -24,16 +30,20 @@
 //!
 //! - records are filtered by the directives ([`filter`]) before anything is formatted, and a
 //!   record's key-value fields ([`record`]) reach every sink: the file and stdout in the line's
-//!   format, syslog (and the journal stream's message) as ` key=value` after the message.
+//!   format, syslog (and the journal stream's message) as ` key=value` after the message, the
+//!   journal as fields of the entry.
 //!
 //! Modules: [`filter`] (directives), [`record`] (the record and its typed fields),
 //! [`format`](mod@format) (text and JSON templates, cached time stamps), [`rotate`] (the rotation rule),
 //! [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
-//! (RFC 3164 with reconnect).
+//! (RFC 3164), [`journal`] (journald's native protocol), [`dgram`] (the bounded, reconnecting
+//! datagram sender both use).
 
+mod dgram;
 mod file;
 pub(crate) mod filter;
 pub(crate) mod format;
+mod journal;
 pub(crate) mod record;
 mod rotate;
 mod stdout;
@@ -42,6 +52,7 @@ mod syslog;
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -51,12 +62,17 @@ use log::{Level, Log, Metadata, Record};
 use crate::config::Config;
 use crate::error::Error;
 
+use dgram::Event;
 pub(crate) use file::choose as log_dir;
 use filter::Filter;
 use format::{Clock, Line, Now, Template};
-#[allow(unused_imports)] // for the bridges (`tracing`, journal)
+pub(crate) use journal::DEFAULT_JOURNAL_SOCKET;
+#[allow(unused_imports)] // for the bridges (`tracing`)
 pub(crate) use record::{Entry, Field, Value};
 pub(crate) use stdout::is_journal;
+
+/// journald's syslog socket, where `/dev/log` leads under systemd.
+const JOURNALD_DEV_LOG: &str = "/run/systemd/journal/dev-log";
 
 /// How often buffered mode writes out.
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -74,6 +90,9 @@ pub(crate) struct Logger {
     file: file::FileSink,
     stdout: Option<stdout::StdoutSink>,
     syslog: Option<syslog::SyslogSink>,
+    journal: Option<journal::JournalSink>,
+    /// The sink left out so that records reach the journal once, and why (a start line).
+    one_path: Option<String>,
 }
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
@@ -146,8 +165,34 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     }
     claim()?;
     let pid = std::process::id();
-    let syslog = if cfg.syslog {
+    let journal = if cfg.journal {
+        Some(journal::JournalSink::connect(
+            &cfg.journal_socket,
+            &cfg.name,
+            pid,
+        )?)
+    } else {
+        None
+    };
+    // Under systemd, `/dev/log` is journald's: with `journal` on, syslog would be a second copy.
+    let syslog_is_journald = cfg.journal
+        && std::fs::canonicalize(&cfg.syslog_socket).is_ok_and(|p| p == Path::new(JOURNALD_DEV_LOG));
+    let syslog = if cfg.syslog && !syslog_is_journald {
         Some(syslog::SyslogSink::connect(&cfg.syslog_socket, &cfg.name, pid)?)
+    } else {
+        None
+    };
+    let stdout_is_journal = cfg.stream && stdout::is_journal(1) && (cfg.syslog || cfg.journal);
+    let one_path = if stdout_is_journal {
+        let by = if cfg.journal { "journal" } else { "syslog" };
+        Some(format!(
+            "stdout is the journal stream and {by} is on: records reach the journal once, through {by}; stream writes nothing"
+        ))
+    } else if cfg.syslog && syslog_is_journald {
+        Some(format!(
+            "syslog socket {:?} is journald's and journal is on: records reach the journal once, through journal; syslog sends nothing",
+            cfg.syslog_socket.display().to_string()
+        ))
     } else {
         None
     };
@@ -158,8 +203,10 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
         name: cfg.name.clone(),
         pid: pid.to_string(),
         file,
-        stdout: cfg.stream.then(|| stdout::StdoutSink::new(cfg.buffered)),
+        stdout: (cfg.stream && !stdout_is_journal).then(|| stdout::StdoutSink::new(cfg.buffered)),
         syslog,
+        journal,
+        one_path,
     };
     LOGGER.set(logger).map_err(|_| Error::AlreadyStarted)?;
     let logger = LOGGER.get().ok_or(Error::AlreadyStarted)?;
@@ -286,6 +333,8 @@ enum To {
     AllButSyslog,
     /// Not the file: for the warning that the file cannot be written.
     AllButFile,
+    /// Not the journal: for the warning that the journal socket is lost.
+    AllButJournal,
 }
 
 impl Logger {
@@ -311,7 +360,7 @@ impl Logger {
     /// Format and write one record to the sinks; with a `deadline`, skip a sink held past it.
     fn emit(&self, e: &Entry<'_>, deadline: Option<Instant>, to: To) {
         let level = e.level;
-        let (file_notes, syslog_event) = with_scratch(|s| {
+        let (file_notes, syslog_event, journal_event) = with_scratch(|s| {
             let Scratch {
                 line,
                 aux,
@@ -327,6 +376,7 @@ impl Logger {
             };
             let range = self.template.render(line, &fields, clock, now);
             line.push(b'\n');
+            let text_range = range.clone();
             let wants_msg = (self.syslog.is_some() && to != To::AllButSyslog)
                 || self.stdout.as_ref().is_some_and(stdout::StdoutSink::journal);
             // The message as syslog and the journal stream carry it: the text, then the fields.
@@ -347,7 +397,7 @@ impl Logger {
                 }
             };
             let file_notes = if to == To::AllButFile {
-                if self.stdout.is_none() && self.syslog.is_none() {
+                if self.stdout.is_none() && self.syslog.is_none() && self.journal.is_none() {
                     // No other sink: stderr is the only place left (the journal under systemd).
                     stderr_line(format_args!("{}", String::from_utf8_lossy(line).trim_end()));
                 }
@@ -364,66 +414,63 @@ impl Logger {
                     out.write(line, deadline);
                 }
             }
-            let mut event = None;
-            if let (Some(sys), To::All | To::AllButFile) = (&self.syslog, to) {
+            let mut syslog_event = None;
+            if let (Some(sys), false) = (&self.syslog, to == To::AllButSyslog) {
                 aux.clear();
                 sys.datagram(aux, level, clock, now, message);
-                event = sys.send(aux, deadline);
+                syslog_event = sys.send(aux, deadline);
             }
-            (file_notes, event)
+            let mut journal_event = None;
+            if let (Some(j), false) = (&self.journal, to == To::AllButJournal) {
+                // The message alone: the journal carries the fields as fields.
+                let text: &[u8] = match text_range {
+                    Some(r) => &line[r],
+                    None => {
+                        msg.clear();
+                        format::write_args(msg, e.args);
+                        msg
+                    }
+                };
+                aux.clear();
+                j.entry(aux, e, text);
+                journal_event = j.send(aux, deadline);
+            }
+            (file_notes, syslog_event, journal_event)
         });
         for n in file_notes {
             let to = if n.to_file { To::All } else { To::AllButFile };
             self.own(n.level, format_args!("{}", n.text), deadline, to);
         }
-        match syslog_event {
-            Some(syslog::Event::Lost(e)) => {
-                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.own(
-                    Level::Warn,
-                    format_args!(
-                        "syslog socket {:?} is lost ({e}); lines go on to the log file, and to syslog again once it is back",
-                        path.unwrap_or_default()
-                    ),
-                    deadline,
-                    To::AllButSyslog,
-                );
-            }
-            Some(syslog::Event::Back) => {
-                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.own(
-                    Level::Info,
-                    format_args!("syslog socket {:?} is back", path.unwrap_or_default()),
-                    deadline,
-                    To::All,
-                );
-            }
-            Some(syslog::Event::Full) => {
-                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.own(
-                    Level::Warn,
-                    format_args!(
-                        "syslog socket {:?} is full (its reader is not reading): datagrams are dropped, not waited for, until it takes them again; the other sinks get every line",
-                        path.unwrap_or_default()
-                    ),
-                    deadline,
-                    To::AllButSyslog,
-                );
-            }
-            Some(syslog::Event::Drained(n)) => {
-                let path = self.syslog.as_ref().map(|s| s.path().display().to_string());
-                self.own(
-                    Level::Info,
-                    format_args!(
-                        "syslog socket {:?} takes datagrams again; {n} datagrams were dropped while it was full",
-                        path.unwrap_or_default()
-                    ),
-                    deadline,
-                    To::All,
-                );
-            }
-            None => {}
+        if let (Some(ev), Some(sys)) = (syslog_event, &self.syslog) {
+            self.report("syslog", sys.path(), ev, deadline, To::AllButSyslog);
         }
+        if let (Some(ev), Some(j)) = (journal_event, &self.journal) {
+            self.report("journal", j.path(), ev, deadline, To::AllButJournal);
+        }
+    }
+
+    /// Tell the other sinks (`others`) that the `sink`'s socket at `path` changed state.
+    fn report(&self, sink: &str, path: &Path, event: Event, deadline: Option<Instant>, others: To) {
+        let path = path.display().to_string();
+        let (level, to, text) = match &event {
+            Event::Lost(e) => (
+                Level::Warn,
+                others,
+                format!("{sink} socket {path:?} is lost ({e}); lines go on to the log file, and to {sink} again once it is back"),
+            ),
+            Event::Back => (Level::Info, To::All, format!("{sink} socket {path:?} is back")),
+            Event::Full => (
+                Level::Warn,
+                others,
+                format!("{sink} socket {path:?} is full (its reader is not reading): datagrams are dropped, not waited for, until it takes them again; the other sinks get every line"),
+            ),
+            Event::Drained(n) => (
+                Level::Info,
+                To::All,
+                format!("{sink} socket {path:?} takes datagrams again; {n} datagrams were dropped while it was full"),
+            ),
+        };
+        self.own(level, format_args!("{text}"), deadline, to);
     }
 
     /// Log without waiting longer than `deadline` for a sink another thread holds (that sink is
@@ -432,6 +479,11 @@ impl Logger {
         if self.filter.enabled(level, OWN_TARGET) {
             self.own(level, args, Some(deadline), To::All);
         }
+    }
+
+    /// The sink left out so that records reach the journal once, and why: a start line.
+    pub(crate) fn one_path(&self) -> Option<&str> {
+        self.one_path.as_deref()
     }
 
     /// The log file's path.
@@ -453,19 +505,28 @@ impl Logger {
     }
 
     fn flush_sinks(&self, deadline: Option<Instant>, last: bool) {
-        if let (true, Some(sys)) = (last, &self.syslog) {
+        if last {
             // The last word on an episode of drops that is still going on.
-            let n = sys.take_dropped(deadline);
-            if n > 0 {
-                self.own(
-                    Level::Warn,
-                    format_args!(
-                        "syslog socket {:?} was still full at exit; {n} datagrams were dropped",
-                        sys.path().display().to_string()
-                    ),
-                    deadline,
-                    To::AllButSyslog,
-                );
+            let peers = [
+                self.syslog
+                    .as_ref()
+                    .map(|s| ("syslog", s.path(), s.take_dropped(deadline), To::AllButSyslog)),
+                self.journal
+                    .as_ref()
+                    .map(|j| ("journal", j.path(), j.take_dropped(deadline), To::AllButJournal)),
+            ];
+            for (sink, path, n, others) in peers.into_iter().flatten() {
+                if n > 0 {
+                    self.own(
+                        Level::Warn,
+                        format_args!(
+                            "{sink} socket {:?} was still full at exit; {n} datagrams were dropped",
+                            path.display().to_string()
+                        ),
+                        deadline,
+                        others,
+                    );
+                }
             }
         }
         self.file.flush(deadline, last);

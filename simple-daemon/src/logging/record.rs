@@ -66,10 +66,8 @@ pub(crate) struct Entry<'a> {
     /// The target (by default the module path of the call).
     pub(crate) target: &'a str,
     /// The source file, when known (the journal's `CODE_FILE`).
-    #[allow(dead_code)] // read by the journal sink
     pub(crate) file: Option<&'a str>,
     /// The source line, when known (the journal's `CODE_LINE`).
-    #[allow(dead_code)] // read by the journal sink
     pub(crate) line: Option<u32>,
     /// The message.
     pub(crate) args: fmt::Arguments<'a>,

@@ -11,9 +11,11 @@
 //! | `SD_WATCHDOG_MS` | `WatchdogSec=` of the printed unit | none |
 //! | `SD_SYSLOG` | set: log to syslog | unset |
 //! | `SD_SYSLOG_SOCKET` | the syslog socket (does not turn syslog on by itself) | `/dev/log` |
+//! | `SD_JOURNAL` | set: log to the journal's native socket | unset |
+//! | `SD_JOURNAL_SOCKET` | the journal socket (does not turn journal on by itself) | `/run/systemd/journal/socket` |
 //! | `SD_NEW_MS` | building the state takes this long (logs `building state`, `state built`) | 0 |
 //! | `SD_STATUS` | each tick sends `STATUS=tick <n>: <text>` | unset |
-//! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>`, `keepalive:<ms>` (works that long, calling `Context::keep_alive` every 50 ms), `stop:<n>` (tick n calls `Context::stop`, then ends) | `quick` |
+//! | `SD_TICK` | `quick`, `sleep:<ms>`, `hang:<n>` (tick n and later sleep an hour), `error:<n>`, `keepalive:<ms>` (works that long, calling `Context::keep_alive` every 50 ms), `stop:<n>` (tick n calls `Context::stop`, then ends), `journal:<kb>` (logs `journal error`, `journal warn`, `journal info`, `journal debug` at those levels, `journal multi` + two more lines, `journal fields` with `user = 42, path = "/x", ok = true`, and `journal big` followed by `<kb>` KiB of `x`), `burst:<n>` (logs `burst <tick>.<i>` for i in 1..=n) | `quick` |
 //! | `SD_SHOW_ENV` | set: each tick logs `NOTIFY_SOCKET=<value>` (or `NOTIFY_SOCKET unset`) | unset |
 //! | `SD_RELOAD_MS` | `on_reload` works this long before it logs `on_reload ran` (at its end) | 0 |
 //!
@@ -64,6 +66,23 @@ impl Daemon for Worker {
                 }
             }
             "stop" if n == arg => ctx.stop(),
+            "journal" => {
+                simple_daemon::log::error!("journal error {n}");
+                simple_daemon::log::warn!("journal warn {n}");
+                info!("journal info {n}");
+                simple_daemon::log::debug!("journal debug {n}");
+                info!("journal multi {n}\nsecond line\nthird line");
+                info!(user = 42, path = "/x", ok = true; "journal fields {n}");
+                info!(
+                    "journal big {n} {}",
+                    "x".repeat(usize::try_from(arg).unwrap_or(0) * 1024)
+                );
+            }
+            "burst" => {
+                for i in 1..=arg {
+                    info!("burst {n}.{i}");
+                }
+            }
             _ => {}
         }
         info!("tick {n} end");
@@ -89,6 +108,10 @@ fn main() -> Exit {
     b = b.syslog(env_var("SD_SYSLOG").is_some());
     if let Some(s) = env_var("SD_SYSLOG_SOCKET") {
         b = b.syslog_socket(s);
+    }
+    b = b.journal(env_var("SD_JOURNAL").is_some());
+    if let Some(s) = env_var("SD_JOURNAL_SOCKET") {
+        b = b.journal_socket(s);
     }
     b.version(env!("CARGO_PKG_VERSION")).main(|| {
         if let Some(d) = env_ms("SD_NEW_MS") {

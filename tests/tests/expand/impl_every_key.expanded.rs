@@ -32,6 +32,7 @@ fn main() -> ::simple_daemon::__private::Exit {
         .log_format("{time} [{pid}] {level}: {message}")
         .stream(true)
         .syslog(true)
+        .journal(true)
         .buffered(false)
         .max_log_size(65536)
         .max_log_files(5)

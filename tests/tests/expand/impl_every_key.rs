@@ -13,6 +13,7 @@ struct Worker;
     log_format = "{time} [{pid}] {level}: {message}",
     stream,
     syslog,
+    journal,
     buffered = false,
     max_log_size = "64KiB",
     max_log_files = 5,

@@ -14,6 +14,7 @@ struct Worker;
     log_format = "{{{time}}} {pid} {target} - {name} - {level} - {message}",
     stream,
     syslog = false,
+    journal = false,
     buffered,
     max_log_size = "64KiB",
     max_log_files = 3,
