@@ -48,6 +48,31 @@
 //! events are then also emitted as `log` records) rather than installing a subscriber of their
 //! own.
 //!
+//! # Structured logging
+//!
+//! - [`level`](SimpleDaemon::level) takes a level or filter directives (env_logger / `tracing`
+//!   `EnvFilter` syntax): `"info,hyper=warn,my_app::db=trace"`; `RUST_LOG`, when set and not
+//!   empty at start, replaces it (the start lines say `Log level: ... (from RUST_LOG)`), and an
+//!   invalid one is exit 78.
+//! - `log`'s key-values reach every sink: `simple_daemon::log::info!(user = 42, path = "/x";
+//!   "login")` is `... - INFO - login user=42 path="/x"` in the default format, `{fields}` places
+//!   them in a template.
+//! - [`log_format("json")`](SimpleDaemon::log_format) ([`JSON_LOG_FORMAT`]) writes one JSON
+//!   object per line, with typed fields.
+//!
+//! ```
+//! use simple_daemon::{SimpleDaemon, JSON_LOG_FORMAT};
+//!
+//! # std::env::remove_var("RUST_LOG");
+//! let config = SimpleDaemon::new("MyDaemon")
+//!     .level("info,hyper=warn,my_app::db=trace")
+//!     .log_format(JSON_LOG_FORMAT)
+//!     .config()?;
+//! assert!(config.json());
+//! assert_eq!(config.directives(), "info,hyper=warn,my_app::db=trace");
+//! # Ok::<(), simple_daemon::Error>(())
+//! ```
+//!
 //! # Testing
 //!
 //! One daemon per process: a second [`SimpleDaemon::start`] or [`SimpleDaemon::run`] fails with

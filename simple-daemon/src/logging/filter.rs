@@ -196,7 +196,7 @@ impl Filter {
                 let p = d.target.as_bytes();
                 if t.len() >= p.len()
                     && (t.len() == p.len() || t[p.len()..].starts_with(b"::"))
-                    && &t[..p.len()] == p
+                    && same(&t[..p.len()], p)
                 {
                     return d.level;
                 }
@@ -210,6 +210,33 @@ impl Filter {
     pub(crate) fn enabled(&self, level: Level, target: &str) -> bool {
         level <= self.max && level <= self.level_for(target)
     }
+}
+
+/// `a == b` for two slices of the same length, eight bytes at a time (no `memcmp` call for
+/// the short strings targets are).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let word = |s: &[u8], at: usize| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&s[at..at + 8]);
+        u64::from_ne_bytes(w)
+    };
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last eight bytes, overlapping the previous word when `n` is not a multiple of 8.
+    word(a, n - 8) == word(b, n - 8)
 }
 
 fn looks_like_level(s: &str) -> bool {
@@ -350,5 +377,19 @@ mod tests {
         assert_eq!(filter.level_for("crate7::m::x"), LevelFilter::Trace);
         assert_eq!(filter.level_for("crate7::n"), LevelFilter::Warn);
         assert_eq!(filter.level_for("zzz"), LevelFilter::Warn);
+    }
+
+    #[test]
+    fn word_compare() {
+        let a = b"structured::noisy::client";
+        for n in 0..a.len() {
+            assert!(same(&a[..n], &a[..n]));
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 1;
+                assert!(!same(&a[..n], &b), "{n} {i}");
+            }
+        }
+        assert!(!same(b"ab", b"abc"));
     }
 }
