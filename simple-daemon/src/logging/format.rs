@@ -739,6 +739,19 @@ mod tests {
                 .format("%b %e %H:%M:%S")
                 .to_string();
             assert_eq!(String::from_utf8_lossy(&sys), want);
+            let mut utc = Vec::new();
+            c.write_utc(&mut utc, Now { secs, millis });
+            let want = Utc
+                .timestamp_opt(secs, millis * 1_000_000)
+                .earliest()
+                .expect("a UTC time")
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string();
+            assert_eq!(String::from_utf8_lossy(&utc), want);
+            assert_eq!(
+                Now { secs, millis }.epoch_millis(),
+                secs * 1000 + i64::from(millis)
+            );
         }
     }
 
