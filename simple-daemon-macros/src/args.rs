@@ -29,6 +29,13 @@ pub(crate) mod kw {
     syn::custom_keyword!(max_log_files);
     syn::custom_keyword!(stop_timeout);
     syn::custom_keyword!(watchdog);
+    syn::custom_keyword!(schedule);
+    syn::custom_keyword!(timezone);
+    syn::custom_keyword!(missed);
+    syn::custom_keyword!(jitter);
+    syn::custom_keyword!(on_error);
+    syn::custom_keyword!(max_backoff);
+    syn::custom_keyword!(max_failures);
 }
 
 /// Every key, in the order of the documentation.
@@ -48,6 +55,13 @@ pub(crate) const KEYS: &[&str] = &[
     "max_log_files",
     "stop_timeout",
     "watchdog",
+    "schedule",
+    "timezone",
+    "missed",
+    "jitter",
+    "on_error",
+    "max_backoff",
+    "max_failures",
     "crate",
 ];
 
@@ -71,7 +85,30 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("log_file", "log_name"),
     ("journald", "journal"),
     ("systemd_journal", "journal"),
+    ("cron", "schedule"),
+    ("tz", "timezone"),
+    ("time_zone", "timezone"),
+    ("missed_tick_behavior", "missed"),
+    ("splay", "jitter"),
+    ("on_failure", "on_error"),
+    ("backoff", "max_backoff"),
+    ("max_retries", "max_failures"),
 ];
+
+/// `missed = "..."`: the name of a `simple_daemon::Missed` variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missed {
+    Delay,
+    Skip,
+    Burst,
+}
+
+/// `on_error = "..."`: the name of a `simple_daemon::OnError` variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnError {
+    Exit,
+    Continue,
+}
 
 /// The stop mode named by `mode = "..."`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +154,13 @@ pub(crate) struct Args {
     pub(crate) max_log_files: Option<(u64, Span)>,
     pub(crate) stop_timeout: Option<(u64, Span)>,
     pub(crate) watchdog: Option<(u64, Span)>,
+    pub(crate) schedule: Option<(String, Span)>,
+    pub(crate) timezone: Option<(String, Span)>,
+    pub(crate) missed: Option<(Missed, Span)>,
+    pub(crate) jitter: Option<(u64, Span)>,
+    pub(crate) on_error: Option<(OnError, Span)>,
+    pub(crate) max_backoff: Option<(u64, Span)>,
+    pub(crate) max_failures: Option<(u64, Span)>,
     pub(crate) krate: Option<(syn::Path, Span)>,
 }
 
@@ -269,6 +313,63 @@ impl Args {
                 }
                 store(&mut self.watchdog, key, ms)
             }
+            "schedule" => {
+                let (s, lit) = string(key, value, "schedule = \"0 3 * * *\"")?;
+                crate::calendar::check_schedule(&s, &lit)?;
+                store(&mut self.schedule, key, s)
+            }
+            "timezone" => {
+                let (s, lit) = string(key, value, "timezone = \"Europe/Berlin\"")?;
+                crate::calendar::check_timezone(&s, &lit)?;
+                store(&mut self.timezone, key, s)
+            }
+            "missed" => {
+                const WORDS: &[&str] = &["delay", "skip", "burst"];
+                let (s, lit) = string(key, value, "missed = \"delay\" (delay, skip, burst)")?;
+                let v = match s.as_str() {
+                    "delay" => Missed::Delay,
+                    "skip" => Missed::Skip,
+                    "burst" => Missed::Burst,
+                    _ => return Err(word_error(&lit, "missed", &s, WORDS)),
+                };
+                store(&mut self.missed, key, v)
+            }
+            "jitter" => {
+                let ms = duration(key, value, "jitter = \"10s\"")?;
+                store(&mut self.jitter, key, ms)
+            }
+            "on_error" => {
+                const WORDS: &[&str] = &["exit", "continue"];
+                let (s, lit) = string(key, value, "on_error = \"continue\" (exit, continue)")?;
+                let v = match s.as_str() {
+                    "exit" => OnError::Exit,
+                    "continue" => OnError::Continue,
+                    _ => return Err(word_error(&lit, "on_error", &s, WORDS)),
+                };
+                store(&mut self.on_error, key, v)
+            }
+            "max_backoff" => {
+                let ms = duration(key, value, "max_backoff = \"5m\"")?;
+                store(&mut self.max_backoff, key, ms)
+            }
+            "max_failures" => {
+                let n = match &value {
+                    Value::Lit(Lit::Int(i)) => match i.base10_parse::<u32>() {
+                        Ok(0) => Err(syn::Error::new(
+                            i.span(),
+                            "`max_failures` must be at least 1 (the consecutive errors that end the daemon)",
+                        )),
+                        Ok(n) => Ok(u64::from(n)),
+                        Err(_) => Err(syn::Error::new(i.span(), "`max_failures` is too large")),
+                    },
+                    _ => Err(value_error(
+                        key,
+                        &value,
+                        "expected an integer: `max_failures = 5`".into(),
+                    )),
+                }?;
+                store(&mut self.max_failures, key, n)
+            }
             "crate" => {
                 let (_, lit) = string(key, value, "crate = \"my_facade::simple_daemon\"")?;
                 let path = lit.parse_with(syn::Path::parse_mod_style).map_err(|_| {
@@ -325,7 +426,14 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         max_log_size,
         max_log_files,
         stop_timeout,
-        watchdog
+        watchdog,
+        schedule,
+        timezone,
+        missed,
+        jitter,
+        on_error,
+        max_backoff,
+        max_failures
     );
     if input.peek(Token![crate]) {
         let k: Token![crate] = input.parse()?;
@@ -388,6 +496,20 @@ fn unknown_key(key: &Ident) -> syn::Error {
     syn::Error::new(
         key.span(),
         format!("unknown key `{word}`{hint} Valid keys: {}", KEYS.join(", ")),
+    )
+}
+
+/// An unknown word for a key with a few valid ones, with a suggestion.
+fn word_error(lit: &LitStr, key: &str, s: &str, words: &[&str]) -> syn::Error {
+    let hint =
+        nearest(s, words.iter().copied()).map_or(String::new(), |w| format!("; did you mean \"{w}\"?"));
+    let expected: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    syn::Error::new(
+        lit.span(),
+        format!(
+            "unknown {key} {s:?}{hint} Expected one of {}",
+            expected.join(", ")
+        ),
     )
 }
 
@@ -578,6 +700,7 @@ fn duration(key: &Ident, value: Value, example: &str) -> syn::Result<u64> {
     if ms == 0 {
         let why = match key.to_string().as_str() {
             "interval" => "leave `interval` out for ticks back to back",
+            "jitter" => "leave `jitter` out for none",
             "stop_timeout" => "for a stop at once use mode = \"aggressive\"",
             _ => "leave it out for none",
         };

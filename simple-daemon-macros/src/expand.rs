@@ -16,7 +16,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::Type;
 
-use crate::args::{Args, Errors, Level, LevelSpec, Mode};
+use crate::args::{Args, Errors, Level, LevelSpec, Missed, Mode, OnError};
 use crate::item::{self, Item};
 use crate::valid::{self, Plan, State, Tick};
 
@@ -282,6 +282,39 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
     if let Some((ms, _)) = &args.watchdog {
         let d = duration(*ms);
         chain.extend(quote!(.watchdog(#d)));
+    }
+    if let Some((s, _)) = &args.schedule {
+        chain.extend(quote!(.schedule(#s)));
+    }
+    if let Some((s, _)) = &args.timezone {
+        chain.extend(quote!(.timezone(#s)));
+    }
+    if let Some((missed, _)) = &args.missed {
+        let variant = match missed {
+            Missed::Delay => quote!(Delay),
+            Missed::Skip => quote!(Skip),
+            Missed::Burst => quote!(Burst),
+        };
+        chain.extend(quote!(.missed(#p::Missed::#variant)));
+    }
+    if let Some((ms, _)) = &args.jitter {
+        let d = duration(*ms);
+        chain.extend(quote!(.jitter(#d)));
+    }
+    if let Some((on_error, _)) = &args.on_error {
+        let variant = match on_error {
+            OnError::Exit => quote!(Exit),
+            OnError::Continue => quote!(Continue),
+        };
+        chain.extend(quote!(.on_error(#p::OnError::#variant)));
+    }
+    if let Some((ms, _)) = &args.max_backoff {
+        let d = duration(*ms);
+        chain.extend(quote!(.max_backoff(#d)));
+    }
+    if let Some((n, _)) = &args.max_failures {
+        let n = Literal::u64_unsuffixed(*n);
+        chain.extend(quote!(.max_failures(#n)));
     }
     chain
 }

@@ -10,6 +10,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
+mod calendar;
 mod expand;
 mod item;
 mod suggest;

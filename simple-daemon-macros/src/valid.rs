@@ -6,7 +6,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItemFn, ItemImpl, ReceiverKind, ReturnType, Signature, Type};
 
-use crate::args::{Args, Errors, Mode};
+use crate::args::{Args, Errors, Mode, OnError};
 use crate::item::{self, Item, NEW, ON_RELOAD, ON_STOP, TICK};
 use crate::suggest::nearest;
 
@@ -53,6 +53,38 @@ pub(crate) fn check<'a>(args: &Args, item: &'a Item) -> syn::Result<Plan<'a>> {
             "`stop_timeout` has no effect with mode = \"aggressive\", which stops at once; \
              remove it, or use mode = \"passive\" to let the tick in progress finish within it",
         ));
+    }
+    if let (Some((_, at)), Some(_)) = (&args.schedule, &args.interval) {
+        errors.push(syn::Error::new(
+            *at,
+            "`schedule` and `interval` cannot be used together: a daemon runs on a calendar \
+             (`schedule`) or at a fixed rate (`interval`); remove one of them",
+        ));
+    }
+    if let (Some((_, at)), None) = (&args.timezone, &args.schedule) {
+        errors.push(syn::Error::new(
+            *at,
+            "`timezone` is the time zone of `schedule`: add `schedule = \"0 3 * * *\"`, or \
+             remove `timezone`",
+        ));
+    }
+    if let Some((_, at)) = &args.max_failures {
+        if !matches!(args.on_error, Some((OnError::Continue, _))) {
+            errors.push(syn::Error::new(
+                *at,
+                "`max_failures` needs on_error = \"continue\": with on_error = \"exit\" (the \
+                 default) the first error ends the daemon",
+            ));
+        }
+    }
+    if let Some((_, at)) = &args.max_backoff {
+        if !matches!(args.on_error, Some((OnError::Continue, _))) {
+            errors.push(syn::Error::new(
+                *at,
+                "`max_backoff` needs on_error = \"continue\": with on_error = \"exit\" (the \
+                 default) the first error ends the daemon",
+            ));
+        }
     }
     let plan = match item {
         Item::Impl(imp) => check_impl(imp, &mut errors),

@@ -15,6 +15,7 @@ use crate::logging::filter::Filter;
 use crate::logging::format::Template;
 pub use crate::logging::format::{DEFAULT_LOG_FORMAT, JSON_LOG_FORMAT};
 use crate::logging::DEFAULT_JOURNAL_SOCKET;
+use crate::schedule::{self, Calendar, Missed, OnError, DEFAULT_MAX_BACKOFF};
 
 /// The environment variable whose directives, when set and not empty at start, replace
 /// [`SimpleDaemon::level`].
@@ -108,6 +109,15 @@ pub struct SimpleDaemon {
     watchdog: Option<Duration>,
     version: Option<String>,
     pub(crate) runtime: RuntimeKeys,
+    missed: Missed,
+    jitter: Option<Duration>,
+    on_error: OnError,
+    max_backoff: Duration,
+    max_failures: Option<u32>,
+    /// `schedule = "..."` and `timezone = "..."` (feature `schedule`; their builder methods
+    /// live in the `schedule` module).
+    pub(crate) schedule: Option<String>,
+    pub(crate) timezone: Option<String>,
 }
 
 /// A validated configuration, made by [`SimpleDaemon::config`].
@@ -135,6 +145,13 @@ pub struct Config {
     pub(crate) version: Option<String>,
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) runtime: RuntimeKeys,
+    pub(crate) missed: Missed,
+    pub(crate) jitter: Option<Duration>,
+    pub(crate) on_error: OnError,
+    pub(crate) max_backoff: Duration,
+    pub(crate) max_failures: Option<u32>,
+    /// The calendar of `schedule` and `timezone`, when given (feature `schedule`).
+    pub(crate) calendar: Option<Calendar>,
 }
 
 /// The tokio runtime's keys, `flavor` and `worker_threads` (set by the builder methods of the
@@ -172,6 +189,13 @@ impl SimpleDaemon {
             watchdog: None,
             version: None,
             runtime: RuntimeKeys::default(),
+            missed: Missed::Delay,
+            jitter: None,
+            on_error: OnError::Exit,
+            max_backoff: DEFAULT_MAX_BACKOFF,
+            max_failures: None,
+            schedule: None,
+            timezone: None,
         }
     }
 
@@ -362,6 +386,47 @@ impl SimpleDaemon {
         self
     }
 
+    /// What a tick that overruns its slot does to the next start; default [`Missed::Delay`]
+    /// (the next tick starts at once and the grid starts again from there).
+    pub fn missed(mut self, missed: Missed) -> Self {
+        self.missed = missed;
+        self
+    }
+
+    /// A random delay in `[0, jitter)` before each start, so that a fleet started at once does
+    /// not tick at once; default none.
+    ///
+    /// Each start is its slot (on the interval grid, at the `schedule`'s start time, or after
+    /// a backoff) plus a fresh delay; the slots do not move, so the jitter never accumulates.
+    /// The first tick is delayed too. A zero jitter means none.
+    pub fn jitter(mut self, jitter: Duration) -> Self {
+        self.jitter = (!jitter.is_zero()).then_some(jitter);
+        self
+    }
+
+    /// What a tick's `Err` does; default [`OnError::Exit`] (exit status 1).
+    ///
+    /// With [`OnError::Continue`], the next tick runs after a backoff that starts at the
+    /// interval (1 s without one, or with a `schedule`) and doubles at each consecutive error,
+    /// up to [`max_backoff`](Self::max_backoff); a success resets it.
+    pub fn on_error(mut self, on_error: OnError) -> Self {
+        self.on_error = on_error;
+        self
+    }
+
+    /// The longest backoff of [`OnError::Continue`]; default 5 minutes.
+    pub fn max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max;
+        self
+    }
+
+    /// With [`OnError::Continue`], end the daemon with exit status 1 after this many
+    /// consecutive errors; default none (retry for ever).
+    pub fn max_failures(mut self, count: u32) -> Self {
+        self.max_failures = Some(count);
+        self
+    }
+
     /// Check every setting and return the validated configuration.
     ///
     /// # Errors
@@ -452,6 +517,27 @@ impl SimpleDaemon {
         if self.log_path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(Error::setting("log_path", "", "must not be empty"));
         }
+        if self.max_backoff.is_zero() {
+            return Err(Error::setting("max_backoff", "0s", "must be greater than zero"));
+        }
+        if self.max_failures == Some(0) {
+            return Err(Error::setting(
+                "max_failures",
+                "0",
+                "must be at least 1 (the number of consecutive errors that end the daemon)",
+            ));
+        }
+        if self.on_error == OnError::Exit {
+            if let Some(n) = self.max_failures {
+                return Err(Error::setting(
+                    "max_failures",
+                    n.to_string(),
+                    "needs on_error = \"continue\" (with on_error = \"exit\" the first error ends the daemon)",
+                ));
+            }
+        }
+        let calendar =
+            schedule::from_builder(self.schedule.as_deref(), self.timezone.as_deref(), self.interval)?;
         Ok(Config {
             name: self.name.clone(),
             mode: self.mode,
@@ -474,6 +560,12 @@ impl SimpleDaemon {
             watchdog: self.watchdog,
             version: self.version.clone(),
             runtime: self.runtime,
+            missed: self.missed,
+            jitter: self.jitter,
+            on_error: self.on_error,
+            max_backoff: self.max_backoff,
+            max_failures: self.max_failures,
+            calendar,
         })
     }
 }
@@ -531,6 +623,26 @@ impl Config {
     /// The watchdog period for a printed unit, if any.
     pub fn watchdog(&self) -> Option<Duration> {
         self.watchdog
+    }
+    /// What an overrun tick does to the next start.
+    pub fn missed(&self) -> Missed {
+        self.missed
+    }
+    /// The jitter before each start, if any.
+    pub fn jitter(&self) -> Option<Duration> {
+        self.jitter
+    }
+    /// What a tick's `Err` does.
+    pub fn on_error(&self) -> OnError {
+        self.on_error
+    }
+    /// The longest backoff of [`OnError::Continue`].
+    pub fn max_backoff(&self) -> Duration {
+        self.max_backoff
+    }
+    /// The consecutive errors that end the daemon, if limited.
+    pub fn max_failures(&self) -> Option<u32> {
+        self.max_failures
     }
     /// The binary's version, if one was given ([`SimpleDaemon::version`]).
     pub fn version(&self) -> Option<&str> {

@@ -195,6 +195,7 @@ pub use context::Context;
 pub use drive::tokio::{AsyncDaemon, Flavor, TASKS_WAIT};
 pub use drive::Running;
 pub use error::{Error, Exit, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_PANIC, EXIT_USAGE};
+pub use schedule::{Missed, OnError, DEFAULT_MAX_BACKOFF};
 
 /// The `log` crate, re-exported so a daemon depends on one crate: `simple_daemon::log::info!`.
 pub use log;
@@ -249,6 +250,7 @@ pub mod __private {
     pub use crate::config::{Mode, SimpleDaemon};
     pub use crate::context::Context;
     pub use crate::error::Exit;
+    pub use crate::schedule::{Missed, OnError};
     pub use crate::Daemon;
     pub use log::LevelFilter;
 

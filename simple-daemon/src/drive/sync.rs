@@ -1,6 +1,10 @@
 //! The sync driver: [`SimpleDaemon::run`] and [`SimpleDaemon::run_with`], the tick loop at a
 //! fixed rate over the [`lifecycle`](crate::lifecycle).
 //!
+//! When each tick starts is the [`schedule`](crate::schedule)'s answer (the interval grid, the
+//! calendar, `missed`, `jitter`, the backoff of `on_error = "continue"`); this loop sleeps until
+//! then, interruptibly.
+//!
 //! Promises: the state is built after the lifecycle's start lines and before `READY=1`; ticks
 //! never overlap `on_reload`, and `READY=1` follows the reload's end (`RELOADING=1` went out
 //! when the SIGHUP arrived); the watchdog is pinged after each tick and during the sleep
@@ -17,7 +21,7 @@ use crate::config::{Config, SimpleDaemon};
 use crate::context::{Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
 use crate::lifecycle::{config_failure, fatal, finish_run, startup};
-use crate::schedule::Grid;
+use crate::schedule::{Failure, Schedule, Wait};
 use crate::Daemon;
 
 impl SimpleDaemon {
@@ -91,8 +95,8 @@ where
                 daemon.on_stop();
                 Exit::Stopped
             }
-            Err(e) => {
-                fatal(format_args!("Tick failed: {e}"));
+            Err((e, note)) => {
+                fatal(format_args!("Tick failed{note}: {e}"));
                 Exit::Failed
             }
         }
@@ -100,27 +104,31 @@ where
     finish_run(&shared, outcome.unwrap_or(Exit::Panicked))
 }
 
-/// Tick until a stop is requested (`Ok`) or a tick fails (`Err`).
+/// Tick until a stop is requested (`Ok`), or a tick fails and the schedule says to end the run
+/// (`Err`, with the note to add to the error's line).
 fn tick_loop<D: Daemon>(
     shared: &Shared,
     ctx: &Context,
     config: &Config,
     daemon: &mut D,
-) -> Result<(), D::Error> {
-    let mut grid = Grid::new(config.interval);
+) -> Result<(), (D::Error, String)> {
+    let mut schedule = Schedule::new(config);
+    let mut wait = schedule.first();
     loop {
-        if shared.events() != 0 && handle_events(shared, daemon) {
+        if sleep_until(shared, daemon, &wait) {
             return Ok(());
         }
         let start = Instant::now();
-        daemon.tick(ctx)?;
+        let result = daemon.tick(ctx);
         let end = Instant::now();
         shared.keep_alive(end);
-        if let Some(next) = grid.after_tick(start, end) {
-            if sleep_until(shared, daemon, next) {
-                return Ok(());
-            }
-        }
+        wait = match result {
+            Ok(()) => schedule.succeeded(start, end),
+            Err(e) => match schedule.failed(end, &e) {
+                Failure::Retry(w) => w,
+                Failure::Exit(note) => return Err((e, note)),
+            },
+        };
     }
 }
 
@@ -148,23 +156,23 @@ fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
     shared.stop_requested()
 }
 
-/// Sleep between ticks until `next`, pinging the watchdog and running reloads as they come.
-/// Returns `true` when a stop was requested.
-fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, next: Instant) -> bool {
+/// Sleep until the schedule's next start (a backoff too), pinging the watchdog and running
+/// reloads as they come. Returns `true` when a stop was requested: the sleep ends at once.
+fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, wait: &Wait) -> bool {
     loop {
+        if shared.events() != 0 && handle_events(shared, daemon) {
+            return true;
+        }
+        let Some(next) = wait.pending(Instant::now()) else {
+            return false;
+        };
         match shared.wait(shared.wake_for_watchdog(next), STOP | RELOAD) {
             Wake::Event(_) => {
                 if handle_events(shared, daemon) {
                     return true;
                 }
             }
-            Wake::Deadline => {
-                let now = Instant::now();
-                shared.keep_alive(now);
-                if now >= next {
-                    return false;
-                }
-            }
+            Wake::Deadline => shared.keep_alive(Instant::now()),
         }
     }
 }

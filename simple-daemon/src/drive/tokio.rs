@@ -45,7 +45,7 @@ use crate::config::{Config, SimpleDaemon};
 use crate::context::{far_future, Context, Listener, Shared, CANCEL, RELOAD, STOP};
 use crate::error::{Error, Exit};
 use crate::lifecycle::{bound_rest, config_failure, fatal, finish_run, startup, END_WAIT};
-use crate::schedule::Grid;
+use crate::schedule::{Failure, Schedule, Wait};
 
 /// How long the end of an async daemon waits for what is left on the runtime once the daemon's
 /// own code is over (after `on_stop`, and the state dropped); then it is abandoned.
@@ -416,8 +416,8 @@ where
                     daemon.on_stop().await;
                     Exit::Stopped
                 }
-                Err(e) => {
-                    fatal(format_args!("Tick failed: {e}"));
+                Err((e, note)) => {
+                    fatal(format_args!("Tick failed{note}: {e}"));
                     Exit::Failed
                 }
             }
@@ -433,33 +433,33 @@ where
     exit
 }
 
-/// Tick until a stop is requested (`Ok`) or a tick fails (`Err`).
+/// Tick until a stop is requested (`Ok`), or a tick fails and the schedule says to end the run
+/// (`Err`, with the note to add to the error's line). When each tick starts is the
+/// [`schedule`](crate::schedule)'s answer, as in the sync loop.
 async fn tick_loop<D: AsyncDaemon>(
     shared: &Shared,
     tokens: &Tokens,
     ctx: &Context,
     config: &Config,
     daemon: &mut D,
-) -> Result<(), D::Error> {
-    let mut grid = Grid::new(config.interval);
+) -> Result<(), (D::Error, String)> {
+    let mut schedule = Schedule::new(config);
+    let mut wait = schedule.first();
     loop {
-        if shared.events() != 0 && handle_events(shared, daemon).await {
+        if sleep_until(shared, tokens, daemon, &wait).await {
             return Ok(());
         }
         let start = Instant::now();
-        daemon.tick(ctx).await?;
+        let result = daemon.tick(ctx).await;
         let end = Instant::now();
         shared.keep_alive(end);
-        match grid.after_tick(start, end) {
-            Some(next) => {
-                if sleep_until(shared, tokens, daemon, next).await {
-                    return Ok(());
-                }
-            }
-            // Back to back: let the runtime run its other tasks and see a cancel, even when the
-            // tick never waits.
-            None => ::tokio::task::yield_now().await,
-        }
+        wait = match result {
+            Ok(()) => schedule.succeeded(start, end),
+            Err(e) => match schedule.failed(end, &e) {
+                Failure::Retry(w) => w,
+                Failure::Exit(note) => return Err((e, note)),
+            },
+        };
     }
 }
 
@@ -483,15 +483,19 @@ async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool 
     shared.stop_requested()
 }
 
-/// Sleep between ticks until `next`, pinging the watchdog and running reloads as they come.
-/// Returns `true` when a stop was requested.
-async fn sleep_until<D: AsyncDaemon>(
-    shared: &Shared,
-    tokens: &Tokens,
-    daemon: &mut D,
-    next: Instant,
-) -> bool {
+/// Sleep until the schedule's next start (a backoff too), pinging the watchdog and running
+/// reloads as they come. Returns `true` when a stop was requested: the sleep ends at once.
+async fn sleep_until<D: AsyncDaemon>(shared: &Shared, tokens: &Tokens, daemon: &mut D, wait: &Wait) -> bool {
     loop {
+        if shared.events() != 0 && handle_events(shared, daemon).await {
+            return true;
+        }
+        let Some(next) = wait.pending(Instant::now()) else {
+            // Due at once (back to back, an overrun): let the runtime run its other tasks and
+            // see a cancel, even when the tick never waits.
+            ::tokio::task::yield_now().await;
+            return false;
+        };
         let wake = ::tokio::time::Instant::from_std(shared.wake_for_watchdog(next));
         ::tokio::select! {
             biased;
@@ -501,13 +505,7 @@ async fn sleep_until<D: AsyncDaemon>(
                     return true;
                 }
             }
-            () = ::tokio::time::sleep_until(wake) => {
-                let now = Instant::now();
-                shared.keep_alive(now);
-                if now >= next {
-                    return false;
-                }
-            }
+            () = ::tokio::time::sleep_until(wake) => shared.keep_alive(Instant::now()),
         }
     }
 }
