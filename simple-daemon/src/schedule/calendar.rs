@@ -57,7 +57,11 @@ impl SimpleDaemon {
     /// ```
     /// use simple_daemon::SimpleDaemon;
     ///
-    /// let config = SimpleDaemon::new("Nightly").schedule("30 2 * * *").timezone("Europe/Berlin").config()?;
+    /// let config = SimpleDaemon::new("Nightly")
+    ///     .schedule("30 2 * * *")
+    ///     .timezone("Europe/Berlin")
+    ///     .config()?;
+    /// assert_eq!(config.interval(), None);
     /// let err = SimpleDaemon::new("Nightly").schedule("0 25 * * *").config().unwrap_err();
     /// assert_eq!(err.to_string(), "invalid schedule \"0 25 * * *\": hour 25 is out of range 0-23");
     /// # Ok::<(), simple_daemon::Error>(())
