@@ -149,6 +149,18 @@ pub fn lines_with(path: &Path, needle: &str) -> Vec<String> {
         .collect()
 }
 
+/// Milliseconds since midnight of a seed-format line's time stamp (`2018-11-27 13:47:59,971`).
+///
+/// ```
+/// let line = "2018-11-27 13:47:59,971 - MyDaemon - INFO - beat";
+/// assert_eq!(simple_daemon_tests::stamp_ms(line), Some(((13 * 60 + 47) * 60 + 59) * 1000 + 971));
+/// ```
+pub fn stamp_ms(line: &str) -> Option<u64> {
+    let t = line.get(11..23)?;
+    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<u64>().ok();
+    Some(((num(0..2)? * 60 + num(3..5)?) * 60 + num(6..8)?) * 1000 + num(9..12)?)
+}
+
 /// The position of the first line containing `needle`, for order assertions.
 pub fn position(log: &str, needle: &str) -> Option<usize> {
     log.lines().position(|l| l.contains(needle))

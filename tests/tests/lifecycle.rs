@@ -12,14 +12,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fault_common::{count, fault_daemon, parse_line, record, record_asserted, spawn, tail, NAME};
-use simple_daemon_tests::{position, read, skip_or_fail, wait_until, TempDir, PATIENCE};
-
-/// Milliseconds since midnight of a seed-format line's time stamp (`2018-11-27 13:47:59,971`).
-fn stamp_ms(line: &str) -> Option<u64> {
-    let t = line.get(11..23)?;
-    let num = |r: std::ops::Range<usize>| t.get(r)?.parse::<u64>().ok();
-    Some(((num(0..2)? * 60 + num(3..5)?) * 60 + num(6..8)?) * 1000 + num(9..12)?)
-}
+use simple_daemon_tests::{position, read, skip_or_fail, stamp_ms, wait_until, TempDir, PATIENCE};
 
 /// The time stamp of the first line whose message is exactly `msg`.
 fn stamp_of(log: &str, msg: &str) -> Option<u64> {

@@ -326,12 +326,13 @@ impl Schedule {
             // The grid goes on from the retry once it succeeds.
             self.due = Some(slot);
         }
-        let wait = self.jittered_at(slot);
+        let j = self.jitter();
+        let wait = Wait::At(slot.checked_add(j).unwrap_or_else(far_future));
         let at = Local::now() + wait.left();
         log::error!(
             "Tick failed ({n} in a row): {error}; next attempt in {} at {}",
-            Secs(wait.left()),
-            at.format("%Y-%m-%d %H:%M:%S%.3f")
+            Secs(delay.saturating_add(j)),
+            at.format("%Y-%m-%d %H:%M:%S,%3f")
         );
         Failure::Retry(wait)
     }
