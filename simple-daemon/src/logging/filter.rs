@@ -12,7 +12,9 @@
 //!   a misspelt level (`"warning"` → `"warn"`);
 //! - [`Filter::enabled`] allocates nothing and looks at the directives whose target starts with
 //!   the record's first byte only (a 256-entry index built once), so a record of a disabled target
-//!   costs a few nanoseconds however many directives there are;
+//!   costs a few nanoseconds however many directives there are; for `log` records whose target
+//!   is the `'static` module path (the macros' default), [`Filter::enabled_record`] keeps the
+//!   answer in a small per-thread cache keyed by the target's address;
 //! - [`Filter::max`] is the most verbose level any directive lets through, for
 //!   `log::set_max_level`, so a level no directive enables costs `log`'s callsite check alone.
 
@@ -75,6 +77,16 @@ impl fmt::Display for Directives {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Slots of the per-thread cache of [`Filter::enabled_record`].
+const CACHE_SLOTS: usize = 16;
+
+thread_local! {
+    /// `(address, length, level)` of recently seen `'static` targets. The process has one filter,
+    /// set once at start-up (a filter that could change would need a generation here).
+    static CACHE: [std::cell::Cell<(usize, usize, LevelFilter)>; CACHE_SLOTS] =
+        const { [const { std::cell::Cell::new((0, 0, LevelFilter::Off)) }; CACHE_SLOTS] };
 }
 
 /// One `target=level` directive.
@@ -209,6 +221,42 @@ impl Filter {
     #[inline]
     pub(crate) fn enabled(&self, level: Level, target: &str) -> bool {
         level <= self.max && level <= self.level_for(target)
+    }
+
+    /// Whether a `log` record is logged: [`enabled`](Self::enabled), with a per-thread cache
+    /// of the level of `'static` targets (the module paths `log`'s macros pass by default), keyed
+    /// by address: a `'static` string never changes, so its address names it. Other targets
+    /// (`target: some_string`) are matched every time.
+    #[inline]
+    pub(crate) fn enabled_record(&self, r: &log::Record<'_>) -> bool {
+        let level = r.level();
+        if level > self.max {
+            return false;
+        }
+        if self.dirs.is_empty() {
+            return level <= self.default;
+        }
+        let target = r.target();
+        let is_static = r.module_path_static().is_some_and(|m| std::ptr::eq(m, target));
+        if !is_static {
+            return level <= self.level_for(target);
+        }
+        let key = target.as_ptr() as usize;
+        let slot = (key >> 3) % CACHE_SLOTS;
+        let cached = CACHE
+            .try_with(|c| {
+                let (k, len, lv) = c[slot].get();
+                if k == key && len == target.len() {
+                    Some(lv)
+                } else {
+                    let lv = self.level_for(target);
+                    c[slot].set((key, target.len(), lv));
+                    Some(lv)
+                }
+            })
+            .ok()
+            .flatten();
+        level <= cached.unwrap_or_else(|| self.level_for(target))
     }
 }
 
@@ -377,6 +425,40 @@ mod tests {
         assert_eq!(filter.level_for("crate7::m::x"), LevelFilter::Trace);
         assert_eq!(filter.level_for("crate7::n"), LevelFilter::Warn);
         assert_eq!(filter.level_for("zzz"), LevelFilter::Warn);
+    }
+
+    #[test]
+    fn log_records_static_and_dynamic_targets() {
+        static DB: &str = "my_app::db";
+        static OTHER: &str = "my_app::dbx";
+        let filter = f("info,my_app::db=trace");
+        let record = |target: &'static str, level: Level, dynamic: Option<&str>| {
+            let args = format_args!("x");
+            let mut b = log::Record::builder();
+            b.args(args).level(level).module_path_static(Some(target));
+            let r = match dynamic {
+                Some(d) => b.target(d).build(),
+                None => b.target(target).build(),
+            };
+            filter.enabled_record(&r)
+        };
+        for _ in 0..3 {
+            // Cached by address: each static target keeps its own level.
+            assert!(record(DB, Level::Trace, None));
+            assert!(!record(OTHER, Level::Debug, None));
+            assert!(record(OTHER, Level::Info, None));
+            // A target that is not the static module path is matched by content.
+            let owned = String::from("my_app::dbx");
+            assert!(!record(DB, Level::Trace, Some(&owned)));
+            let owned = String::from("my_app::db::pool");
+            assert!(record(OTHER, Level::Trace, Some(&owned)));
+        }
+        assert!(!f("warn").enabled_record(
+            &log::Record::builder()
+                .args(format_args!("x"))
+                .level(Level::Info)
+                .build()
+        ));
     }
 
     #[test]

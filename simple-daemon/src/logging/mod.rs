@@ -116,10 +116,7 @@ impl Log for Forward {
 
     fn log(&self, record: &Record<'_>) {
         // The directives first: a disabled target costs this check and nothing more.
-        if LOGGER
-            .get()
-            .is_some_and(|l| !l.filter.enabled(record.level(), record.target()))
-        {
+        if LOGGER.get().is_some_and(|l| !l.filter.enabled_record(record)) {
             return;
         }
         if let Some(d) = DISPATCH.get() {

@@ -186,10 +186,14 @@ pub(crate) fn write_text(out: &mut Vec<u8>, fields: &[Field<'_>]) {
 }
 
 fn write_text_value(out: &mut Vec<u8>, v: &Value<'_>) {
+    match v {
+        Value::I64(n) => return write_i64(out, *n),
+        Value::U64(n) => return write_u64(out, *n),
+        _ => {}
+    }
     let mut w = VecWriter(out);
     let _ = match v {
-        Value::I64(n) => write!(w, "{n}"),
-        Value::U64(n) => write!(w, "{n}"),
+        Value::I64(_) | Value::U64(_) => Ok(()),
         Value::F64(n) => write!(w, "{n}"),
         Value::Bool(b) => write!(w, "{b}"),
         Value::Str(s) => write!(w, "{s:?}"),
@@ -200,12 +204,8 @@ fn write_text_value(out: &mut Vec<u8>, v: &Value<'_>) {
 /// escaped.
 pub(crate) fn write_json_value(out: &mut Vec<u8>, v: &Value<'_>) {
     match v {
-        Value::I64(n) => {
-            let _ = write!(VecWriter(out), "{n}");
-        }
-        Value::U64(n) => {
-            let _ = write!(VecWriter(out), "{n}");
-        }
+        Value::I64(n) => write_i64(out, *n),
+        Value::U64(n) => write_u64(out, *n),
         Value::F64(n) if n.is_finite() => {
             // `Debug` keeps a fraction (`1.0`), so the number reads back as a float.
             let _ = write!(VecWriter(out), "{n:?}");
@@ -214,6 +214,30 @@ pub(crate) fn write_json_value(out: &mut Vec<u8>, v: &Value<'_>) {
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Str(s) => write_json_str(out, s),
     }
+}
+
+/// Append the decimal digits of `n` (no `fmt` machinery: fields are on the hot path).
+pub(crate) fn write_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is a digit, so the cast cannot truncate.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..]);
+}
+
+/// Append `n` in decimal, with a `-` when negative.
+pub(crate) fn write_i64(out: &mut Vec<u8>, n: i64) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, n.unsigned_abs());
 }
 
 /// Append `s` as a JSON string, quotes included.
@@ -308,6 +332,18 @@ mod tests {
         let mut j = Vec::new();
         write_json_str(&mut j, "\u{1}\u{1f}\u{7f}é");
         assert_eq!(String::from_utf8_lossy(&j), "\"\\u0001\\u001f\u{7f}é\"");
+    }
+
+    #[test]
+    fn integers() {
+        for n in [0i64, 7, -7, 10, 42, -100, i64::MIN, i64::MAX] {
+            let mut out = Vec::new();
+            write_i64(&mut out, n);
+            assert_eq!(String::from_utf8_lossy(&out), n.to_string());
+        }
+        let mut out = Vec::new();
+        write_u64(&mut out, u64::MAX);
+        assert_eq!(String::from_utf8_lossy(&out), u64::MAX.to_string());
     }
 
     #[test]
