@@ -36,6 +36,8 @@ pub(crate) mod kw {
     syn::custom_keyword!(on_error);
     syn::custom_keyword!(max_backoff);
     syn::custom_keyword!(max_failures);
+    syn::custom_keyword!(flavor);
+    syn::custom_keyword!(worker_threads);
 }
 
 /// Every key, in the order of the documentation.
@@ -62,6 +64,8 @@ pub(crate) const KEYS: &[&str] = &[
     "on_error",
     "max_backoff",
     "max_failures",
+    "flavor",
+    "worker_threads",
     "crate",
 ];
 
@@ -93,6 +97,9 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("on_failure", "on_error"),
     ("backoff", "max_backoff"),
     ("max_retries", "max_failures"),
+    ("runtime", "flavor"),
+    ("threads", "worker_threads"),
+    ("workers", "worker_threads"),
 ];
 
 /// `missed = "..."`: the name of a `simple_daemon::Missed` variant.
@@ -108,6 +115,13 @@ pub(crate) enum Missed {
 pub(crate) enum OnError {
     Exit,
     Continue,
+}
+
+/// The tokio runtime named by `flavor = "..."` (tokio's words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    CurrentThread,
+    MultiThread,
 }
 
 /// The stop mode named by `mode = "..."`.
@@ -161,6 +175,8 @@ pub(crate) struct Args {
     pub(crate) on_error: Option<(OnError, Span)>,
     pub(crate) max_backoff: Option<(u64, Span)>,
     pub(crate) max_failures: Option<(u64, Span)>,
+    pub(crate) flavor: Option<(Flavor, Span)>,
+    pub(crate) worker_threads: Option<(u64, Span)>,
     pub(crate) krate: Option<(syn::Path, Span)>,
 }
 
@@ -370,6 +386,14 @@ impl Args {
                 }?;
                 store(&mut self.max_failures, key, n)
             }
+            "flavor" => {
+                let v = flavor(key, value)?;
+                store(&mut self.flavor, key, v)
+            }
+            "worker_threads" => {
+                let n = worker_threads(key, value)?;
+                store(&mut self.worker_threads, key, n)
+            }
             "crate" => {
                 let (_, lit) = string(key, value, "crate = \"my_facade::simple_daemon\"")?;
                 let path = lit.parse_with(syn::Path::parse_mod_style).map_err(|_| {
@@ -433,7 +457,9 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         jitter,
         on_error,
         max_backoff,
-        max_failures
+        max_failures,
+        flavor,
+        worker_threads
     );
     if input.peek(Token![crate]) {
         let k: Token![crate] = input.parse()?;
@@ -574,6 +600,54 @@ fn mode(key: &Ident, value: Value) -> syn::Result<Mode> {
                 format!("unknown mode {s:?}{hint} Expected \"passive\" or \"aggressive\""),
             ))
         }
+    }
+}
+
+/// `flavor = "current_thread" | "multi_thread"`, tokio's names.
+fn flavor(key: &Ident, value: Value) -> syn::Result<Flavor> {
+    const FLAVORS: &[&str] = &["current_thread", "multi_thread"];
+    let (s, lit) = string(
+        key,
+        value,
+        "flavor = \"current_thread\" or flavor = \"multi_thread\"",
+    )?;
+    match s.as_str() {
+        "current_thread" => Ok(Flavor::CurrentThread),
+        "multi_thread" => Ok(Flavor::MultiThread),
+        _ => {
+            let hint = nearest(&s, FLAVORS.iter().copied())
+                .map_or(String::new(), |m| format!("; did you mean \"{m}\"?"));
+            Err(syn::Error::new(
+                lit.span(),
+                format!("unknown flavor {s:?}{hint} Expected \"current_thread\" or \"multi_thread\" (tokio's names)"),
+            ))
+        }
+    }
+}
+
+/// `worker_threads = 4`: an integer, at least 1.
+fn worker_threads(key: &Ident, value: Value) -> syn::Result<u64> {
+    match &value {
+        Value::Lit(Lit::Int(i)) => match i.base10_parse::<u64>() {
+            Ok(0) => Err(syn::Error::new(i.span(), "`worker_threads` must be at least 1")),
+            Ok(n) if n <= 4096 => Ok(n),
+            _ => Err(syn::Error::new(
+                i.span(),
+                "`worker_threads` is too large (at most 4096)",
+            )),
+        },
+        Value::Lit(Lit::Str(s)) => Err(syn::Error::new(
+            s.span(),
+            format!(
+                "expected an integer, not a string: `worker_threads = {}`",
+                s.value()
+            ),
+        )),
+        _ => Err(value_error(
+            key,
+            &value,
+            "expected an integer: `worker_threads = 4`".into(),
+        )),
     }
 }
 

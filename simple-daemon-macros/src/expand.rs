@@ -16,7 +16,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::Type;
 
-use crate::args::{Args, Errors, Level, LevelSpec, Missed, Mode, OnError};
+use crate::args::{Args, Errors, Flavor, Level, LevelSpec, Missed, Mode, OnError};
 use crate::item::{self, Item};
 use crate::valid::{self, Plan, State, Tick};
 
@@ -67,6 +67,21 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
     };
     let p = quote!(#krate::__private);
     let builder = builder(args, &p);
+    // An async daemon (feature `tokio`): `impl AsyncDaemon` with `async fn`s, an async `init`,
+    // and `main_tokio`.
+    let asynchronous = plan.is_async();
+    let (asy, dot_await) = if asynchronous {
+        (quote!(async), quote!(.await))
+    } else {
+        (TokenStream::new(), TokenStream::new())
+    };
+    let awaited = |is_async: bool| {
+        if is_async {
+            quote!(.await)
+        } else {
+            TokenStream::new()
+        }
+    };
     let (daemon_impl, init) = match plan {
         Plan::Impl {
             self_ty,
@@ -79,25 +94,46 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             let init = match state {
                 // The type system says whether `new`'s return type is `Self` or a `Result` of it,
                 // on that type.
-                State::New(ret) => {
-                    let new_state = respan(quote!(#p::new_state::<#self_ty, _>(#ty::new())), *ret);
-                    quote!(|| #new_state)
+                State::New(ret, is_async) => {
+                    let new_await = awaited(*is_async);
+                    let new_state = respan(quote!(#p::new_state::<#self_ty, _>(#ty::new() #new_await)), *ret);
+                    if asynchronous {
+                        quote!(|| async { #new_state })
+                    } else {
+                        quote!(|| #new_state)
+                    }
                 }
                 // No `new` here: `Default`, with an error on the type that says where `new` is
                 // looked for.
                 State::Default => {
                     let default_state = respan(quote!(#p::default_state::<#self_ty>), self_ty.span());
-                    quote!(|| #default_state())
+                    if asynchronous {
+                        quote!(|| async { #default_state() })
+                    } else {
+                        quote!(|| #default_state())
+                    }
                 }
             };
             // Each forwarding method is spanned on the user's method, where a call of itself
             // (the inherent method compiled out) is reported.
-            let on_stop = on_stop.map(|at| respan(quote!(fn on_stop(&mut self) { #ty::on_stop(self) }), at));
-            let on_reload =
-                on_reload.map(|at| respan(quote!(fn on_reload(&mut self) { #ty::on_reload(self) }), at));
+            let on_stop = on_stop.map(|h| {
+                let a = awaited(h.is_async);
+                respan(
+                    quote!(#asy fn on_stop(&mut self) { #ty::on_stop(self) #a }),
+                    h.name,
+                )
+            });
+            let on_reload = on_reload.map(|h| {
+                let a = awaited(h.is_async);
+                respan(
+                    quote!(#asy fn on_reload(&mut self) { #ty::on_reload(self) #a }),
+                    h.name,
+                )
+            });
+            let tick_await = awaited(tick.is_async);
             let call = match ctx_arg(tick) {
-                Some(ctx) => quote!(#ty::tick(self, #ctx)),
-                None => quote!(#ty::tick(self)),
+                Some(ctx) => quote!(#ty::tick(self, #ctx) #tick_await),
+                None => quote!(#ty::tick(self) #tick_await),
             };
             let (error, body) = match &tick.output {
                 Some(ret) => {
@@ -119,8 +155,7 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             } else {
                 quote!(_)
             };
-            let mut sig =
-                quote!(fn tick(&mut self, #ctx: &#p::Context) -> ::core::result::Result<(), Self::Error>);
+            let mut sig = quote!(#asy fn tick(&mut self, #ctx: &#p::Context) -> ::core::result::Result<(), Self::Error>);
             let mut body = Group::new(Delimiter::Brace, body);
             if let Some(ret) = tick.output {
                 // The method's well-formedness depends on the user's return type: a wrong one is
@@ -131,9 +166,14 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
                 sig = respan(sig, tick.name);
                 body.set_span(tick.name);
             }
+            let daemon_trait = if asynchronous {
+                quote!(AsyncDaemon)
+            } else {
+                quote!(Daemon)
+            };
             let daemon_impl = quote! {
                 #[deny(unconditional_recursion)]
-                impl #p::Daemon for #self_ty {
+                impl #p::#daemon_trait for #self_ty {
                     #error
                     #sig #body
                     #on_stop
@@ -144,8 +184,8 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
         }
         Plan::Fn { tick } => {
             let call = match ctx_arg(tick) {
-                Some(ctx) => quote!(tick(#ctx)),
-                None => quote!(tick()),
+                Some(ctx) => quote!(tick(#ctx) #dot_await),
+                None => quote!(tick() #dot_await),
             };
             // A written return type is checked where it is written: `TickReturn` spanned on it.
             let call = match &tick.output {
@@ -160,16 +200,26 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             } else {
                 quote!(_)
             };
-            let daemon = quote!(#p::FnDaemon(|#ctx: &#p::Context| #call));
-            let init = quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#daemon));
+            let init = if asynchronous {
+                let daemon = quote!(#p::FnAsyncDaemon(async |#ctx: &#p::Context| #call));
+                quote!(|| async { ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#daemon) })
+            } else {
+                let daemon = quote!(#p::FnDaemon(|#ctx: &#p::Context| #call));
+                quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#daemon))
+            };
             (TokenStream::new(), init)
         }
+    };
+    let main_fn = if asynchronous {
+        quote!(main_tokio)
+    } else {
+        quote!(main)
     };
     quote! {
         #input
         #daemon_impl
         fn main() -> #p::Exit {
-            #builder.main(#init)
+            #builder.#main_fn(#init)
         }
     }
 }
@@ -315,6 +365,17 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
     if let Some((n, _)) = &args.max_failures {
         let n = Literal::u64_unsuffixed(*n);
         chain.extend(quote!(.max_failures(#n)));
+    }
+    if let Some((flavor, _)) = &args.flavor {
+        let variant = match flavor {
+            Flavor::CurrentThread => quote!(CurrentThread),
+            Flavor::MultiThread => quote!(MultiThread),
+        };
+        chain.extend(quote!(.flavor(#p::Flavor::#variant)));
+    }
+    if let Some((n, _)) = &args.worker_threads {
+        let n = Literal::u64_unsuffixed(*n);
+        chain.extend(quote!(.worker_threads(#n)));
     }
     chain
 }

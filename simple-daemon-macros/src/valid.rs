@@ -6,7 +6,7 @@ use quote::ToTokens;
 use syn::spanned::Spanned;
 use syn::{FnArg, ImplItemFn, ItemImpl, ReceiverKind, ReturnType, Signature, Type};
 
-use crate::args::{Args, Errors, Mode, OnError};
+use crate::args::{Args, Errors, Flavor, Mode, OnError};
 use crate::item::{self, Item, NEW, ON_RELOAD, ON_STOP, TICK};
 use crate::suggest::nearest;
 
@@ -17,12 +17,42 @@ pub(crate) enum Plan<'a> {
         self_ty: &'a Type,
         state: State,
         tick: Tick<'a>,
-        /// The span of each hook's name, when the hook is present.
-        on_stop: Option<Span>,
-        on_reload: Option<Span>,
+        /// Each hook, when present: the span of its name, and whether it is an `async fn`.
+        on_stop: Option<Hook>,
+        on_reload: Option<Hook>,
     },
     /// A free `fn tick()`.
     Fn { tick: Tick<'a> },
+}
+
+/// A hook the impl block has.
+#[derive(Clone, Copy)]
+pub(crate) struct Hook {
+    /// The span of its name.
+    pub(crate) name: Span,
+    /// `async fn`.
+    pub(crate) is_async: bool,
+}
+
+impl Plan<'_> {
+    /// Whether the daemon is async (feature `tokio`): any of its functions is an `async fn`.
+    pub(crate) fn is_async(&self) -> bool {
+        match self {
+            Plan::Impl {
+                state,
+                tick,
+                on_stop,
+                on_reload,
+                ..
+            } => {
+                tick.is_async
+                    || matches!(state, State::New(_, true))
+                    || on_stop.is_some_and(|h| h.is_async)
+                    || on_reload.is_some_and(|h| h.is_async)
+            }
+            Plan::Fn { tick } => tick.is_async,
+        }
+    }
 }
 
 /// How the state is built.
@@ -30,8 +60,8 @@ pub(crate) enum State {
     /// `Default::default()`.
     Default,
     /// `fn new()`, returning `Self` or `Result<Self, E>` under any name: the span of its return
-    /// type, where the type system's verdict on it is reported.
-    New(Span),
+    /// type, where the type system's verdict on it is reported, and whether it is `async`.
+    New(Span, bool),
 }
 
 /// The shape of `tick`.
@@ -42,6 +72,8 @@ pub(crate) struct Tick<'a> {
     pub(crate) ctx: Option<Span>,
     /// The return type, when one is written.
     pub(crate) output: Option<&'a Type>,
+    /// `async fn tick`.
+    pub(crate) is_async: bool,
 }
 
 /// Check the keys together and the item's shape; every error is reported.
@@ -96,7 +128,34 @@ pub(crate) fn check<'a>(args: &Args, item: &'a Item) -> syn::Result<Plan<'a>> {
             Plan::Fn { tick }
         }
     };
+    check_runtime_keys(args, plan.is_async(), &mut errors);
     errors.finish(plan)
+}
+
+/// `flavor` and `worker_threads` configure the tokio runtime of an async daemon, and
+/// `worker_threads` only a multi-thread one.
+fn check_runtime_keys(args: &Args, is_async: bool, errors: &mut Errors) {
+    for (key, span) in [
+        ("flavor", args.flavor.as_ref().map(|f| f.1)),
+        ("worker_threads", args.worker_threads.as_ref().map(|w| w.1)),
+    ] {
+        if let (Some(span), false) = (span, is_async) {
+            errors.push(syn::Error::new(
+                span,
+                format!(
+                    "`{key}` configures the tokio runtime of an async daemon (feature `tokio`), and \
+                     this daemon has no `async fn`: make `tick` an `async fn`, or remove `{key}`"
+                ),
+            ));
+        }
+    }
+    if let (Some((Flavor::CurrentThread, _)), Some((_, span))) = (&args.flavor, &args.worker_threads) {
+        errors.push(syn::Error::new(
+            *span,
+            "`worker_threads` has no effect with flavor = \"current_thread\", which runs \
+             everything on the daemon's own thread; remove it, or use flavor = \"multi_thread\"",
+        ));
+    }
 }
 
 fn fn_not_tick(sig: &Signature) -> syn::Error {
@@ -152,6 +211,7 @@ fn check_impl<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Plan<'a> {
                 name: imp.self_ty.span(),
                 ctx: None,
                 output: None,
+                is_async: false,
             }
         }
     };
@@ -159,12 +219,8 @@ fn check_impl<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Plan<'a> {
         Some(m) => check_new(m, errors),
         None => State::Default,
     };
-    let on_stop = item::method(imp, ON_STOP)
-        .inspect(|m| check_hook(m, errors))
-        .map(|m| m.sig.ident.span());
-    let on_reload = item::method(imp, ON_RELOAD)
-        .inspect(|m| check_hook(m, errors))
-        .map(|m| m.sig.ident.span());
+    let on_stop = item::method(imp, ON_STOP).map(|m| check_hook(m, errors));
+    let on_reload = item::method(imp, ON_RELOAD).map(|m| check_hook(m, errors));
     Plan::Impl {
         self_ty: &imp.self_ty,
         state,
@@ -200,17 +256,20 @@ fn missing_tick(imp: &ItemImpl) -> syn::Error {
     }
 }
 
-/// Rules every recognised function shares: not async, not unsafe, not generic.
-fn check_plain(sig: &Signature, errors: &mut Errors) {
+/// Rules every recognised function shares: not unsafe, not generic, and `async` only with the
+/// feature `tokio`. Returns whether it is an `async fn`.
+fn check_plain(sig: &Signature, errors: &mut Errors) -> bool {
     let name = &sig.ident;
     if let Some(a) = &sig.asyncness {
-        errors.push(syn::Error::new(
-            a.span,
-            format!(
-                "`{name}` cannot be async: the daemon calls it on its own thread, so block in it \
-                 (or drive an async runtime from it)"
-            ),
-        ));
+        if !cfg!(feature = "tokio") {
+            errors.push(syn::Error::new(
+                a.span,
+                format!(
+                    "`async fn {name}` needs the `tokio` feature of simple-daemon; enable it in \
+                     Cargo.toml: `simple-daemon = {{ version = \"0.1\", features = [\"tokio\"] }}`"
+                ),
+            ));
+        }
     }
     if let syn::Safety::Unsafe(u) = &sig.safety {
         errors.push(syn::Error::new(
@@ -224,13 +283,14 @@ fn check_plain(sig: &Signature, errors: &mut Errors) {
             format!("`{name}` cannot be generic: the daemon calls it with no type to choose"),
         ));
     }
+    sig.asyncness.is_some()
 }
 
 const TICK_FORMS: &str = "`fn tick(&mut self)` or `fn tick(&mut self, ctx: &simple_daemon::Context)`";
 const FREE_TICK_FORMS: &str = "`fn tick()` or `fn tick(ctx: &simple_daemon::Context)`";
 
 fn check_tick<'a>(sig: &'a Signature, method: bool, errors: &mut Errors) -> Tick<'a> {
-    check_plain(sig, errors);
+    let is_async = check_plain(sig, errors);
     let mut inputs = sig.inputs.iter().peekable();
     if method {
         match inputs.peek() {
@@ -301,12 +361,13 @@ fn check_tick<'a>(sig: &'a Signature, method: bool, errors: &mut Errors) -> Tick
         name: sig.ident.span(),
         ctx,
         output,
+        is_async,
     }
 }
 
 fn check_new(m: &ImplItemFn, errors: &mut Errors) -> State {
     let sig = &m.sig;
-    check_plain(sig, errors);
+    let is_async = check_plain(sig, errors);
     if !sig.inputs.is_empty() {
         errors.push(syn::Error::new_spanned(
             &sig.inputs,
@@ -321,12 +382,12 @@ fn check_new(m: &ImplItemFn, errors: &mut Errors) -> State {
                 "`new` must return `Self` or `Result<Self, E>` where `E: Display`: \
                  `fn new() -> Self`",
             ));
-            State::New(sig.ident.span())
+            State::New(sig.ident.span(), is_async)
         }
         // Whether it is `Self`, a `Result<Self, E: Display>` or an alias of one is for the type
         // system to say (`__private::NewReturn`), on this type: the macro cannot see through an
         // alias.
-        ReturnType::Type(_, ty) => State::New(ty.span()),
+        ReturnType::Type(_, ty) => State::New(ty.span(), is_async),
     }
 }
 
@@ -378,9 +439,9 @@ fn is_cfg(attr: &syn::Attribute) -> bool {
     produces_cfg
 }
 
-fn check_hook(m: &ImplItemFn, errors: &mut Errors) {
+fn check_hook(m: &ImplItemFn, errors: &mut Errors) -> Hook {
     let sig = &m.sig;
-    check_plain(sig, errors);
+    let is_async = check_plain(sig, errors);
     let name = &sig.ident;
     let good_receiver = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if mut_ref_receiver(r));
     if !good_receiver || sig.inputs.len() != 1 {
@@ -397,6 +458,10 @@ fn check_hook(m: &ImplItemFn, errors: &mut Errors) {
                 format!("the `{name}` hook returns nothing: `fn {name}(&mut self)`"),
             ));
         }
+    }
+    Hook {
+        name: sig.ident.span(),
+        is_async,
     }
 }
 

@@ -249,6 +249,8 @@ pub trait Daemon {
 pub mod __private {
     pub use crate::config::{Mode, SimpleDaemon};
     pub use crate::context::Context;
+    #[cfg(feature = "tokio")]
+    pub use crate::drive::tokio::{AsyncDaemon, Flavor, FnAsyncDaemon};
     pub use crate::error::Exit;
     pub use crate::schedule::{Missed, OnError};
     pub use crate::Daemon;

@@ -502,3 +502,42 @@ fn a_storm_of_10000_signals_stops_an_async_daemon_once() {
         absent(&log, "on_stop ran");
     }
 }
+
+#[test]
+fn the_attributes_async_form_is_cancelled_at_its_await_on_a_current_thread_runtime() {
+    let dir = TempDir::new("macro-async");
+    let log = dir.path().join("MacroAsync.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_macro_async_daemon"))
+        .env("LOGS_DIRECTORY", dir.path())
+        .env_remove("NOTIFY_SOCKET")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn macro_async_daemon");
+    let d = Daemon {
+        child: Reap(child),
+        log,
+        _dir: dir,
+    };
+    d.wait_line("poll 1 start");
+    assert!(
+        !d.threads().iter().any(|t| t.starts_with("tokio-")),
+        "flavor = \"current_thread\": {:?}",
+        d.threads()
+    );
+    let (code, log) = d.stop_within(SIGTERM, AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "Mode: AGGRESSIVE",
+            "Received 15 signal.",
+            "tick local dropped",
+            "state dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "on_stop ran");
+    ends_gracefully(&log);
+}

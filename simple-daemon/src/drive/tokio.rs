@@ -572,3 +572,19 @@ impl Context {
         }
     }
 }
+
+/// The async daemon of a free `async fn tick()` (no state): each tick awaits the function. Used
+/// by the code `#[daemon]` generates; not public API.
+#[doc(hidden)]
+pub struct FnAsyncDaemon<F>(pub F);
+
+impl<F, R> AsyncDaemon for FnAsyncDaemon<F>
+where
+    F: AsyncFnMut(&Context) -> R,
+    R: crate::__private::TickReturn,
+{
+    type Error = R::Error;
+    async fn tick(&mut self, ctx: &Context) -> Result<(), R::Error> {
+        (self.0)(ctx).await.into_result()
+    }
+}

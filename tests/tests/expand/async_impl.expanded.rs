@@ -1,0 +1,46 @@
+use simple_daemon::{daemon, Context};
+struct Poller {
+    polls: u64,
+}
+impl Poller {
+    async fn new() -> Result<Self, std::io::Error> {
+        Ok(Poller { polls: 0 })
+    }
+    async fn tick(&mut self, ctx: &Context) -> Result<(), std::io::Error> {
+        self.polls += 1;
+        ctx.stopped().await;
+        Ok(())
+    }
+    async fn on_stop(&mut self) {}
+}
+#[deny(unconditional_recursion)]
+impl ::simple_daemon::__private::AsyncDaemon for Poller {
+    type Error = <Result<
+        (),
+        std::io::Error,
+    > as ::simple_daemon::__private::TickReturn>::Error;
+    async fn tick(
+        &mut self,
+        __simple_daemon_ctx: &::simple_daemon::__private::Context,
+    ) -> ::core::result::Result<(), Self::Error> {
+        <Result<
+            (),
+            std::io::Error,
+        > as ::simple_daemon::__private::TickReturn>::into_result(
+            Poller::tick(self, __simple_daemon_ctx).await,
+        )
+    }
+    async fn on_stop(&mut self) {
+        Poller::on_stop(self).await
+    }
+}
+fn main() -> ::simple_daemon::__private::Exit {
+    ::simple_daemon::__private::SimpleDaemon::new("Poller")
+        .version("0.0.0")
+        .mode(::simple_daemon::__private::Mode::Aggressive)
+        .interval(::core::time::Duration::from_secs(30))
+        .flavor(::simple_daemon::__private::Flavor::CurrentThread)
+        .main_tokio(|| async {
+            ::simple_daemon::__private::new_state::<Poller, _>(Poller::new().await)
+        })
+}
