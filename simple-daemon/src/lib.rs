@@ -37,6 +37,30 @@
 //! }
 //! ```
 //!
+//! # Async daemons (feature `tokio`)
+//!
+//! With `features = ["tokio"]`, `AsyncDaemon` is the async counterpart of [`Daemon`] (its
+//! methods are `async fn`), run by `SimpleDaemon::run_tokio` (which builds the runtime:
+//! `flavor`, `worker_threads`) or awaited with `SimpleDaemon::run_async` inside a runtime the
+//! program already has; `#[daemon]` accepts `async fn` for `new`, `tick`, `on_stop` and
+//! `on_reload`. The [`Context`] adds `stopped()`, `token()` and `sleep_async()`. What runs on each
+//! stop:
+//!
+//! - **passive** (first signal): the tick future runs to its end, the sleep between ticks ends at
+//!   once, `on_stop` is awaited, the state is dropped; tasks the daemon spawned get the rest of
+//!   `TASKS_WAIT` (250 ms) to end, then are dropped at their next `.await`; `spawn_blocking`
+//!   work is abandoned; `Graceful Interrupt...`; exit 0;
+//! - **aggressive, or escalated** (second signal, `stop_timeout`): the tick future is cancelled
+//!   at its next `.await` (dropped: its locals' destructors run), then the state is dropped;
+//!   `on_stop` does not run; the tasks are dropped at their next `.await`; `Received <n>
+//!   signal.`, `Graceful Interrupt...`, exit 0 within milliseconds;
+//! - **aggressive, the tick's thread blocked outside an `.await`**: after 500 ms the process ends
+//!   as a sync aggressive stop does (`_exit`, nothing dropped), after a WARN line saying the
+//!   tick could not be cancelled; exit 0.
+//!
+//! A tick `Err` exits 1, a panic in the tick 101; a panic in a task the daemon spawned is logged
+//! at ERROR with its location and the daemon goes on.
+//!
 //! # The daemon owns the process's logger
 //!
 //! Starting a daemon installs the process's one `log` logger: log through

@@ -252,3 +252,79 @@ fn the_example_unit_file_is_what_the_example_prints() {
     assert_eq!(body(&file), body(&printed));
     assert!(file.contains("\nExecStart=/usr/local/bin/heartbeat\n"));
 }
+
+/// Run example `name` logging into a fresh directory, wait for `ready` in its log, send
+/// SIGTERM, and return the exit status, how long the exit took, and the log.
+fn run_example_until(name: &str, ready: &str) -> Option<(Option<i32>, std::time::Duration, String)> {
+    let exe = example(name)?;
+    let dir = simple_daemon_tests::TempDir::new(name);
+    let child = Command::new(&exe)
+        .env("LOGS_DIRECTORY", dir.path())
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn the example");
+    let mut child = simple_daemon_tests::Reap(child);
+    let daemon_name = if name == "async_poller" {
+        "Poller"
+    } else {
+        "MyDaemon"
+    };
+    let log = dir.path().join(format!("{daemon_name}.log"));
+    assert!(
+        simple_daemon_tests::wait_for_line(&log, ready, simple_daemon_tests::PATIENCE),
+        "no {ready:?} in:\n{}",
+        simple_daemon_tests::read(&log)
+    );
+    let sent = std::time::Instant::now();
+    simple_daemon_tests::kill(child.0.id(), libc::SIGTERM);
+    let st = simple_daemon_tests::wait_exit(&mut child.0, simple_daemon_tests::PATIENCE);
+    Some((st.code(), sent.elapsed(), simple_daemon_tests::read(&log)))
+}
+
+/// The async poller talks to its own loopback server, and a passive stop ends the server's task
+/// through `Context::stopped()` before the end.
+#[test]
+fn the_async_poller_example_polls_its_own_server_and_stops_passively() {
+    let Some((code, took, log)) =
+        run_example_until("async_poller", "poll 1: sent \"ping 1\", got \"ping 1\"")
+    else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{log}");
+    assert!(took < simple_daemon_tests::AT_ONCE, "took {took:?}:\n{log}");
+    let at =
+        |n: &str| simple_daemon_tests::position(&log, n).unwrap_or_else(|| panic!("no {n:?} in:\n{log}"));
+    assert!(
+        at("Received 15 signal.") < at("echo server: stop requested, closing"),
+        "{log}"
+    );
+    assert!(at("stopped after") < at("Graceful Interrupt..."), "{log}");
+}
+
+/// The seed's aggressive loop written async: the tick is cancelled at its await, its local and
+/// then the state are dropped, `on_stop` does not run.
+#[test]
+fn the_async_aggressive_example_cancels_its_tick_at_the_await() {
+    let Some((code, took, log)) = run_example_until("async_aggressive", "sleeping 60 s in the tick") else {
+        return;
+    };
+    assert_eq!(code, Some(0), "{log}");
+    assert!(took < simple_daemon_tests::AT_ONCE, "took {took:?}:\n{log}");
+    let at =
+        |n: &str| simple_daemon_tests::position(&log, n).unwrap_or_else(|| panic!("no {n:?} in:\n{log}"));
+    assert!(
+        at("Received 15 signal.") < at("the tick's lease is released"),
+        "{log}"
+    );
+    assert!(
+        at("the tick's lease is released") < at("the daemon's state is dropped"),
+        "{log}"
+    );
+    assert!(
+        at("the daemon's state is dropped") < at("Graceful Interrupt..."),
+        "{log}"
+    );
+    assert!(!log.contains("on_stop ran"), "{log}");
+}
