@@ -85,6 +85,11 @@ pub enum Error {
     /// The tokio runtime of an async daemon could not be built (feature `tokio`): its threads
     /// could not be spawned.
     Runtime(io::Error),
+    /// With the `tracing` feature: another `tracing` subscriber was made the process's global
+    /// one before the daemon started. The daemon's bridge must be it (so `tracing` events reach
+    /// the daemon's sinks): do not call `tracing_subscriber`'s `init` or `set_global_default`
+    /// yourself. Nothing was created on disk and no signal handler was installed.
+    SubscriberInstalled,
 }
 
 impl Error {
@@ -174,6 +179,9 @@ impl fmt::Display for Error {
                 "a daemon was already started in this process, and a process runs one daemon in its life (even after its guard was dropped)",
             ),
             Error::Runtime(e) => write!(f, "cannot build the tokio runtime (flavor, worker_threads): {e}"),
+            Error::SubscriberInstalled => f.write_str(
+                "another `tracing` subscriber is already the process's global one: with the `tracing` feature the daemon installs its own, so that events reach its sinks; do not call tracing_subscriber's init or set_global_default yourself",
+            ),
             Error::LoggerInstalled => f.write_str(
                 "another `log` logger (env_logger, tracing-log, ...) is already installed in this process: the daemon must own the process's logger, so log through `simple_daemon::log` and do not install one yourself",
             ),

@@ -68,9 +68,11 @@
 //! `log` reaches the same sinks. Do not install another logger: `env_logger::init()` before the
 //! start makes it fail with [`Error::LoggerInstalled`] (exit 78, nothing created on disk), and
 //! `env_logger::init()` after it (in `new()`, say) panics inside env_logger, which this crate
-//! cannot catch. For libraries that log with `tracing`, enable tracing's `log` feature (its
-//! events are then also emitted as `log` records) rather than installing a subscriber of their
-//! own.
+//! cannot catch. For `tracing` (your code's events and your libraries'), turn on this crate's
+//! `tracing` feature: the daemon then installs the process's `tracing` subscriber too, and each
+//! event reaches the same sinks in the same format, under the same directives, with its span
+//! fields; another subscriber installed first is [`Error::SubscriberInstalled`] (exit 78).
+//! Without the feature, tracing's own `log` feature turns its events into `log` records.
 //!
 //! # Structured logging
 //!

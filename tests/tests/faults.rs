@@ -7,7 +7,7 @@
 mod fault_common;
 
 use fault_common::{
-    audit, count, counters, record, record_asserted, spawn, storm, storm_of, tail, Fd, NotifyPeer, NAME,
+    account, audit, count, flooding, record, record_asserted, spawn, storm, storm_of, tail, NotifyPeer, NAME,
     STORM,
 };
 use simple_daemon_tests::{position, read, wait_until, TempDir, PATIENCE};
@@ -15,68 +15,6 @@ use simple_daemon_tests::{position, read, wait_until, TempDir, PATIENCE};
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
 const SIGTERM: i32 = libc::SIGTERM;
-
-/// Flood threads in the daemon, and the most lines each logs.
-const FLOOD: &str = "4:60000";
-const FLOOD_THREADS: usize = 4;
-
-/// Start a flooding daemon and wait until every flood thread has logged some lines.
-fn flooding(tag: &str, extra: &[(&str, &str)]) -> (Fd, std::path::PathBuf) {
-    let dir = TempDir::new(tag);
-    let ctr = dir.path().join("counters");
-    let ctr_s = ctr.to_string_lossy().into_owned();
-    let mut envs = vec![
-        ("FD_FLOOD", FLOOD),
-        ("FD_COUNTERS", ctr_s.as_str()),
-        ("FD_INTERVAL_MS", "5"),
-        // No rotation: every line must stay in one file to be counted.
-        ("FD_MAX_LOG_SIZE", "1099511627776"),
-    ];
-    envs.extend_from_slice(extra);
-    let fd = fault_common::spawn_in(dir, &envs, true);
-    assert!(
-        wait_until(PATIENCE, || {
-            let c = counters(&ctr);
-            c.len() == FLOOD_THREADS && c.iter().all(|&n| n >= 2000)
-        }),
-        "flood threads did not start:\n{}",
-        tail(&read(&fd.log))
-    );
-    (fd, ctr)
-}
-
-/// The line accounting of a flood: (written = log calls that returned, found = lines in the
-/// file, in order, intact). Asserts every line is in the format and nothing is lost.
-fn account(log: &str, ctr: &std::path::Path) -> (u64, u64) {
-    let a = audit(log);
-    assert!(
-        a.bad.is_empty(),
-        "{} lines not intact, first: {:?}",
-        a.bad.len(),
-        &a.bad[..a.bad.len().min(5)]
-    );
-    assert!(
-        a.disorder.is_empty(),
-        "flood lines out of order or missing: {:?}",
-        &a.disorder[..a.disorder.len().min(5)]
-    );
-    let written = counters(ctr);
-    assert_eq!(written.len(), FLOOD_THREADS);
-    let mut total_w = 0;
-    let mut total_f = 0;
-    for (t, &w) in written.iter().enumerate() {
-        let f = a.flood.get(&(t as u64)).copied().unwrap_or(0);
-        // A line may be in the file while its counter was not yet stored (the process ended
-        // between the two): found may exceed written by one, never fall short.
-        assert!(
-            f >= w && f <= w + 1,
-            "thread {t}: {w} log calls returned, {f} lines found"
-        );
-        total_w += w;
-        total_f += f.min(w);
-    }
-    (total_w, total_f)
-}
 
 fn storm_stops_once(tag: &str, mode: &str, buffered: bool, fault: &str) {
     let mut envs = vec![("FD_MODE", mode)];

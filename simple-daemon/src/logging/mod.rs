@@ -48,6 +48,8 @@ pub(crate) mod record;
 mod rotate;
 mod stdout;
 mod syslog;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 use std::cell::RefCell;
 use std::fmt;
@@ -154,13 +156,16 @@ fn claim() -> Result<(), Error> {
 /// # Errors
 ///
 /// [`Error::AlreadyStarted`] when a daemon's logger is already installed in this process;
-/// [`Error::LoggerInstalled`] when another `log` logger is; [`Error::Path`] naming the log
+/// [`Error::LoggerInstalled`] when another `log` logger is; [`Error::SubscriberInstalled`] when
+/// another `tracing` subscriber is (feature `tracing`); [`Error::Path`] naming the log
 /// directory, log file or syslog socket that cannot be used.
 pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     if LOGGER.get().is_some() {
         return Err(Error::AlreadyStarted);
     }
     claim()?;
+    #[cfg(feature = "tracing")]
+    tracing::claim()?;
     let pid = std::process::id();
     let journal = if cfg.journal {
         Some(journal::JournalSink::connect(
@@ -214,6 +219,8 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
         .into_log();
     DISPATCH.set(dispatch).map_err(|_| Error::AlreadyStarted)?;
     log::set_max_level(max);
+    #[cfg(feature = "tracing")]
+    tracing::ready();
     // SAFETY: `flush_at_exit` is an `extern "C" fn()` that never unwinds.
     unsafe { libc::atexit(flush_at_exit) };
     if cfg.buffered {
@@ -337,14 +344,20 @@ enum To {
 impl Logger {
     /// Whether a record of `level` for `target` passes the directives (for a bridge that makes
     /// its own [`Entry`], e.g. `tracing`'s).
-    #[allow(dead_code)] // used by the bridges
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // used by the bridges
     pub(crate) fn enabled(&self, level: Level, target: &str) -> bool {
         self.filter.enabled(level, target)
     }
 
+    /// The most verbose level any directive lets through.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // used by the bridges
+    pub(crate) fn max_level(&self) -> log::LevelFilter {
+        self.filter.max()
+    }
+
     /// Write one record to every sink, as a `log` record is (the caller checked
     /// [`enabled`](Self::enabled)).
-    #[allow(dead_code)] // used by the bridges
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // used by the bridges
     pub(crate) fn write(&self, entry: &Entry<'_>) {
         self.emit(entry, None, To::All);
     }

@@ -17,11 +17,12 @@
 //! | `FD_NEW_WAIT` | `new()` waits until this file exists (same lines) | unset |
 //! | `FD_RELOAD_MS` | `on_reload` sleeps this long between `on_reload ran` and `on_reload done` | 0 |
 //! | `FD_RELOAD_PANIC` | set: `on_reload` panics | unset |
-//! | `FD_TICK` | `fail:<text>` (returns `Err(text)`), `panic:<file>` (panics once the file exists), `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
+//! | `FD_TICK` | `fail:<text>` (returns `Err(text)`), `failon:<file>` (returns `Err("the tick gave up")` once the file exists), `panic:<file>` (panics once the file exists), `quick`, `sleep:<ms>`, `idle` (60 s `Context::sleep`), `forever` (never returns; logs `tick <n> beat <k>` every 20 ms), `wait:<file>` (returns once the file exists), `records:<file>` (tick 1 logs `rec <i> <body>` for each word of the file, `<len>` (`r` times len) or `<len>:<prefix>:<char>` (prefix, then char up to len bytes), then idles) | `quick` |
 //! | `FD_FLOOD` | `<threads>:<max lines>`: threads started by `new()` that log `flood t=<t> n=<n> <pad>` flat out | unset |
 //! | `FD_NEW_FAIL` | `new()` returns this text as its `Err` | unset |
 //! | `FD_OTHER_LOGGER` | set: install a `log` logger of its own before the daemon starts (as `env_logger::init()` would) | unset |
 //! | `FD_RAISE_AFTER` | set: when the run ends with 78 (a failed start), `raise(SIGTERM)`, then log-free `exit(3)` if still alive 2 s later | unset |
+//! | `FD_FLOOD_TRACING` | set: flood lines with an odd `n` are `tracing` events (`tracing::info!`), the others `log` records, the same text | unset |
 //! | `FD_COUNTERS` | a file of 8 bytes per flood thread, shared-mapped: thread `t` stores there how many of its log calls have RETURNED, so a test can count lost lines even after `_exit` | unset |
 //!
 //! Each tick logs `tick <n> start` / `tick <n> end` (except `records`); `on_stop` stops and joins
@@ -110,6 +111,7 @@ fn start_flood(spec: &str) -> Flood {
     let max: u64 = max.parse().unwrap_or(1_000_000);
     let counters = env_var("FD_COUNTERS").map(|p| Arc::new(Counters::open(&p, threads)));
     let stop = Arc::new(AtomicBool::new(false));
+    let tracing = env_var("FD_FLOOD_TRACING").is_some();
     let handles = (0..threads)
         .map(|t| {
             let stop = Arc::clone(&stop);
@@ -119,7 +121,11 @@ fn start_flood(spec: &str) -> Flood {
                 .spawn(move || {
                     let mut n = 0;
                     while n < max && !stop.load(Ordering::Relaxed) {
-                        info!("flood t={t} n={n} {}", flood_pad(t as u64, n));
+                        if tracing && n % 2 == 1 {
+                            tracing::info!("flood t={t} n={n} {}", flood_pad(t as u64, n));
+                        } else {
+                            info!("flood t={t} n={n} {}", flood_pad(t as u64, n));
+                        }
                         n += 1;
                         if let Some(c) = &counters {
                             c.set(t, n);
@@ -180,6 +186,12 @@ impl Daemon for Worker {
         info!("tick {n} start");
         match what {
             "fail" => return Err(arg.to_owned()),
+            "failon" => {
+                while !std::path::Path::new(arg).exists() {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                return Err("the tick gave up".to_owned());
+            }
             "panic" => {
                 while !std::path::Path::new(arg).exists() {
                     std::thread::sleep(Duration::from_millis(5));
