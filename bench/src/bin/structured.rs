@@ -14,6 +14,10 @@
 //! gap-free tail ending with the last one for ours. The cases alternate for ROUNDS rounds (default 3) so machine drift spreads over all;
 //! the median is printed, with the ratio to the peer the issue names.
 //!
+//! One more row: `tracing` events (the same record, `tracing::info!(user = i, ...)`) through our
+//! bridge (feature `tracing`) to the rotating text file, against tracing-subscriber's `fmt` layer
+//! to a `File`.
+//!
 //! The disabled-target row runs in-process: a daemon started with `level` = a default of `info`
 //! and 20 `target=level` directives (one at `trace`, so `log`'s max level lets every record
 //! through to the filter), then 20,000,000 `debug!` records of a target whose directive is
@@ -39,10 +43,12 @@ enum Kind {
     OursTextBuffered,
     TsFmt,
     TsFmtNonBlocking,
+    /// `tracing` events (not `log` records) through our bridge (feature `tracing`), text.
+    OursTracingText,
 }
 
 impl Kind {
-    const ALL: [Kind; 8] = [
+    const ALL: [Kind; 9] = [
         Kind::OursJson,
         Kind::OursJsonBuffered,
         Kind::TsJson,
@@ -51,6 +57,7 @@ impl Kind {
         Kind::OursTextBuffered,
         Kind::TsFmt,
         Kind::TsFmtNonBlocking,
+        Kind::OursTracingText,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -62,6 +69,7 @@ impl Kind {
             Kind::OursTextBuffered => "simple-daemon text+field buffered (rotating)",
             Kind::TsFmt => "tracing-subscriber fmt, File",
             Kind::TsFmtNonBlocking => "tracing-subscriber fmt, non_blocking",
+            Kind::OursTracingText => "simple-daemon tracing events, text+field",
         }
     }
     fn arg(self) -> String {
@@ -70,7 +78,11 @@ impl Kind {
     fn rotates(self) -> bool {
         matches!(
             self,
-            Kind::OursJson | Kind::OursJsonBuffered | Kind::OursText | Kind::OursTextBuffered
+            Kind::OursJson
+                | Kind::OursJsonBuffered
+                | Kind::OursText
+                | Kind::OursTextBuffered
+                | Kind::OursTracingText
         )
     }
     fn json(self) -> bool {
@@ -86,6 +98,7 @@ impl Kind {
             Kind::OursJsonBuffered => Some((Kind::TsJsonNonBlocking, 3.0)),
             Kind::OursText => Some((Kind::TsFmt, 1.0)),
             Kind::OursTextBuffered => Some((Kind::TsFmtNonBlocking, 1.0)),
+            Kind::OursTracingText => Some((Kind::TsFmt, 1.0)),
             _ => None,
         }
     }
@@ -201,6 +214,7 @@ fn child(args: &[String]) {
         Kind::OursJsonBuffered => guard = Some(ours(true, true)),
         Kind::OursText => guard = Some(ours(false, false)),
         Kind::OursTextBuffered => guard = Some(ours(false, true)),
+        Kind::OursTracingText => guard = Some(ours(false, false)),
         Kind::TsJson => builder().json().with_writer(file()).init(),
         Kind::TsFmt => builder().with_writer(file()).init(),
         Kind::TsJsonNonBlocking | Kind::TsFmtNonBlocking => {
@@ -216,7 +230,12 @@ fn child(args: &[String]) {
         }
     }
     let start = Instant::now();
-    if guard.is_some() {
+    if kind == Kind::OursTracingText {
+        for i in 0..lines {
+            tracing::info!(user = i, "i{i} the quick brown fox jumps over the lazy dog");
+        }
+        log::logger().flush();
+    } else if guard.is_some() {
         for i in 0..lines {
             log::info!(user = i; "i{i} the quick brown fox jumps over the lazy dog");
         }
