@@ -6,7 +6,7 @@
 
 use std::any::Any;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Mode;
@@ -41,8 +41,10 @@ pub(crate) struct Shared {
     /// [`RELOAD`] and `READY=1` waits for the driver; otherwise the signal thread acknowledges
     /// the reload (re-opening the log file) at once.
     takes_reloads: AtomicBool,
-    /// Whether `STOPPING=1` was sent: it is sent once, by whoever first learns of the stop.
-    stopping_sent: AtomicBool,
+    /// What systemd was told of the daemon's state, under one lock so the messages go out in
+    /// a true order: `READY=1` once start-up is done, never after `STOPPING=1`; `RELOADING=1`
+    /// only after that first `READY=1`; `STOPPING=1` once.
+    told: Mutex<Told>,
     /// Whether the driver can cancel the user's code (the async driver): then an aggressive or
     /// escalated stop raises [`CANCEL`] and waits a bounded time for [`user_code_over`]
     /// (Self::user_code_over) before it ends the process without it.
@@ -65,6 +67,17 @@ pub(crate) struct Shared {
 pub(crate) trait Listener: Any + Send + Sync + std::fmt::Debug {
     /// The event bits are now (at least) `events`.
     fn sync(&self, events: u8);
+}
+
+/// What systemd was told (see [`Shared::announce_ready`] and the methods beside it).
+#[derive(Debug, Default)]
+struct Told {
+    /// `READY=1` went out once start-up was done.
+    ready: bool,
+    /// `RELOADING=1` went out and its `READY=1` has not yet.
+    reloading: bool,
+    /// `STOPPING=1` went out.
+    stopping: bool,
 }
 
 /// Why [`Shared::wait`] returned.
@@ -92,7 +105,7 @@ impl Shared {
             watchdog: Watchdog::new(&notify),
             notify,
             takes_reloads: AtomicBool::new(takes_reloads),
-            stopping_sent: AtomicBool::new(false),
+            told: Mutex::new(Told::default()),
             cancellable,
             cancel_begun: AtomicBool::new(false),
             user_code_over: AtomicBool::new(false),
@@ -186,9 +199,45 @@ impl Shared {
         self.events() & STOP != 0
     }
 
+    fn told(&self) -> MutexGuard<'_, Told> {
+        self.told.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Tell systemd `READY=1` at the end of start-up, unless a stop was requested meanwhile:
+    /// a daemon never says it is ready after it said it is stopping.
+    pub(crate) fn announce_ready(&self) {
+        let mut told = self.told();
+        if !told.stopping && !self.stop_requested() {
+            self.notify.ready();
+            told.ready = true;
+        }
+    }
+
+    /// Tell systemd `RELOADING=1` for a SIGHUP, when it is true: after start-up's `READY=1`
+    /// and before any stop. Returns whether it was sent; a SIGHUP before readiness is a reload
+    /// systemd never hears of (start-up's own `READY=1` covers it).
+    pub(crate) fn announce_reloading(&self) -> bool {
+        let mut told = self.told();
+        if !told.ready || told.stopping || self.stop_requested() {
+            return false;
+        }
+        self.notify.reloading();
+        told.reloading = true;
+        true
+    }
+
+    /// Tell systemd `READY=1` after a reload it was told of, unless a stop came meanwhile.
+    pub(crate) fn announce_reloaded(&self) {
+        let mut told = self.told();
+        if std::mem::take(&mut told.reloading) && !told.stopping && !self.stop_requested() {
+            self.notify.ready();
+        }
+    }
+
     /// Tell systemd `STOPPING=1`, the first time only.
     pub(crate) fn announce_stopping(&self) {
-        if !self.stopping_sent.swap(true, Ordering::AcqRel) {
+        let mut told = self.told();
+        if !std::mem::replace(&mut told.stopping, true) {
             self.notify.stopping();
         }
     }

@@ -217,12 +217,13 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
         }
         // RELOADING=1 now, when the reload is asked for; READY=1 once it is done: by the
         // driver after `on_reload` (or once the guard's user took it), or here when the driver
-        // takes no reloads (re-opening the log file was the whole reload).
-        shared.notify.reloading();
+        // takes no reloads (re-opening the log file was the whole reload). Before start-up's
+        // READY=1 systemd hears nothing of it: `on_reload` runs before the first tick.
+        shared.announce_reloading();
         if shared.takes_reloads() {
             shared.raise(RELOAD);
         } else {
-            shared.notify.ready();
+            shared.announce_reloaded();
         }
         return;
     }

@@ -630,6 +630,51 @@ fn sequence_of_a_reload_then_a_stop() {
     assert_sequence("sync reload then stop", &mut peer, &mut d, &expected);
 }
 
+/// A stop while `new` still builds the state: the daemon never became ready, so systemd hears
+/// `STOPPING=1` alone, never a `READY=1` after it (`on_stop` still runs: a passive stop).
+#[test]
+fn sequence_of_a_stop_during_start_up_says_stopping_and_never_ready() {
+    let Some((dir, mut peer)) = setup("seq-stop-in-new", false) else {
+        return;
+    };
+    let mut d = spawn(&dir, Some(&peer.address), &[("SD_NEW_MS", "1500")], None);
+    wait_line(&d, "building state");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("SIGTERM during new", &mut peer, &mut d, &[STOPPING]);
+    let log = read(&d.log);
+    assert!(
+        log.contains("state built") && log.contains("on_stop ran"),
+        "log:\n{log}"
+    );
+}
+
+/// A SIGHUP while `new` still builds the state: systemd hears no `RELOADING=1` before the
+/// first `READY=1` (nor a second `READY=1`); the reload itself runs before the first tick.
+#[test]
+fn sequence_of_a_sighup_during_start_up_is_no_reload_systemd_hears_of() {
+    let Some((dir, mut peer)) = setup("seq-hup-in-new", false) else {
+        return;
+    };
+    let mut d = spawn(
+        &dir,
+        Some(&peer.address),
+        &[("SD_NEW_MS", "1000"), ("SD_INTERVAL_MS", "100")],
+        None,
+    );
+    wait_line(&d, "building state");
+    kill(d.child.id(), libc::SIGHUP);
+    wait_line(&d, "tick 2 end");
+    kill(d.child.id(), libc::SIGTERM);
+    assert_sequence("SIGHUP during new", &mut peer, &mut d, &[READY, STOPPING]);
+    let log = read(&d.log);
+    let reloaded = log.find("Reloaded").expect("on_reload ran");
+    let tick = log.find("tick 1 start").expect("a tick ran");
+    assert!(
+        reloaded < tick,
+        "on_reload runs before the first tick; log:\n{log}"
+    );
+}
+
 #[test]
 fn sequence_of_a_guard_passive_stop_says_stopping_once() {
     let Some((dir, mut peer)) = setup("seq-guard-passive", false) else {

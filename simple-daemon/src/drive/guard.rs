@@ -82,7 +82,7 @@ impl SimpleDaemon {
     pub fn start(&self) -> Result<Running, Error> {
         let config = self.config()?;
         let shared = lifecycle::startup(&config, false, false)?;
-        shared.notify.ready();
+        shared.announce_ready();
         Ok(Running {
             ctx: Context::new(Arc::clone(&shared)),
             owes_ready: AtomicBool::new(false),
@@ -137,8 +137,8 @@ impl Running {
 
     /// Acknowledge a reload the user took (`READY=1`), unless a stop was requested since.
     fn settle_reload(&self) {
-        if self.owes_ready.swap(false, Ordering::AcqRel) && !self.ctx.shared.stop_requested() {
-            self.ctx.shared.notify.ready();
+        if self.owes_ready.swap(false, Ordering::AcqRel) {
+            self.ctx.shared.announce_reloaded();
         }
     }
 

@@ -89,7 +89,7 @@ where
                 return Exit::Failed;
             }
         };
-        shared.notify.ready();
+        shared.announce_ready();
         match tick_loop(&shared, &ctx, &config, &mut daemon) {
             Ok(()) => {
                 daemon.on_stop();
@@ -149,9 +149,7 @@ fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
                 break;
             }
         }
-        if !shared.stop_requested() {
-            shared.notify.ready();
-        }
+        shared.announce_reloaded();
     }
     shared.stop_requested()
 }

@@ -410,7 +410,7 @@ where
                     return Exit::Failed;
                 }
             };
-            shared.notify.ready();
+            shared.announce_ready();
             match tick_loop(shared, tokens, ctx, config, &mut daemon).await {
                 Ok(()) => {
                     daemon.on_stop().await;
@@ -476,9 +476,7 @@ async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool 
                 break;
             }
         }
-        if !shared.stop_requested() {
-            shared.notify.ready();
-        }
+        shared.announce_reloaded();
     }
     shared.stop_requested()
 }
