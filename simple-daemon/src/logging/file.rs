@@ -101,6 +101,9 @@ impl Origin {
     fn suffix(self) -> &'static str {
         match self {
             Origin::LogsDirectory => " (from $LOGS_DIRECTORY)",
+            Origin::State => {
+                " (the default from $XDG_STATE_HOME or $HOME, as log_path is unset and /var/log is not writable)"
+            }
             _ => "",
         }
     }
@@ -111,7 +114,9 @@ impl Origin {
             Origin::LogPath => "the log_path setting",
             Origin::LogsDirectory => "$LOGS_DIRECTORY, systemd's LogsDirectory=",
             Origin::VarLog => "/var/log is writable",
-            Origin::State => "/var/log is not writable: $XDG_STATE_HOME or ~/.local/state",
+            Origin::State => {
+                "/var/log is not writable, so the state directory ($XDG_STATE_HOME, else ~/.local/state)"
+            }
         }
     }
 }
