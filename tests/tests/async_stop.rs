@@ -541,3 +541,36 @@ fn the_attributes_async_form_is_cancelled_at_its_await_on_a_current_thread_runti
     absent(&log, "on_stop ran");
     ends_gracefully(&log);
 }
+
+#[test]
+fn an_async_daemon_tells_systemd_ready_feeds_the_watchdog_between_ticks_and_says_stopping() {
+    let peer_dir = TempDir::new("async-notify");
+    let peer = fault_common::NotifyPeer::bind(peer_dir.path());
+    let sock = peer.path.to_string_lossy().into_owned();
+    let d = start(
+        "async-notify",
+        &[
+            ("SD_INTERVAL_MS", "60000"),
+            ("NOTIFY_SOCKET", &sock),
+            ("WATCHDOG_USEC", "400000"),
+        ],
+    );
+    d.wait_line("tick 1 end");
+    // WATCHDOG_USEC=400000: a ping at most every 200 ms, from the sleep between ticks.
+    let mut got: Vec<String> = Vec::new();
+    let until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < until {
+        got.extend(peer.drain());
+    }
+    assert_eq!(got.iter().filter(|m| m.contains("READY=1")).count(), 1, "{got:?}");
+    let pings = got.iter().filter(|m| m.contains("WATCHDOG=1")).count();
+    assert!(pings >= 3, "{pings} watchdog pings in 1.5 s of sleep: {got:?}");
+    let (code, log) = d.stop_within(SIGTERM, AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    let after = peer.drain();
+    assert_eq!(
+        after.iter().filter(|m| m.contains("STOPPING=1")).count(),
+        1,
+        "{after:?}"
+    );
+}
