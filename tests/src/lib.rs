@@ -277,3 +277,90 @@ pub fn reap(child: &mut Child) {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A daemon a test spawned, with its log file and the directory that holds it: killed and reaped
+/// when dropped ([`Reap`]), its directory removed after.
+///
+/// ```
+/// use simple_daemon_tests::{Spawned, TempDir};
+///
+/// let dir = TempDir::new("doc-spawned");
+/// let log = dir.path().join("x.log");
+/// std::fs::write(&log, "Mode: PASSIVE\n").unwrap();
+/// let child = std::process::Command::new("sleep").arg("60").spawn().unwrap();
+/// let d = Spawned::new(child, log, dir);
+/// d.wait_line("Mode: ");
+/// let (code, _log) = d.stop_within(libc::SIGTERM, std::time::Duration::from_secs(5));
+/// assert_eq!(code, -1); // `sleep` dies of the signal: no exit status
+/// ```
+#[derive(Debug)]
+pub struct Spawned {
+    /// The process.
+    pub child: Reap,
+    /// Its log file.
+    pub log: PathBuf,
+    _dir: TempDir,
+}
+
+impl Spawned {
+    /// Take charge of `child`, which logs to `log` inside `dir`.
+    pub fn new(child: Child, log: PathBuf, dir: TempDir) -> Self {
+        Spawned {
+            child: Reap(child),
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.0.id()
+    }
+
+    /// Wait (at most [`PATIENCE`]) for a line containing `needle` in the log; panic without.
+    pub fn wait_line(&self, needle: &str) {
+        assert!(
+            wait_for_line(&self.log, needle, PATIENCE),
+            "no line {needle:?} in:\n{}",
+            read(&self.log)
+        );
+    }
+
+    /// Send `sig` to the process.
+    pub fn signal(&self, sig: i32) {
+        kill(self.pid(), sig);
+    }
+
+    /// Wait (at most [`PATIENCE`]) for the exit: its status (-1 for a death by a signal) and
+    /// the log.
+    pub fn exit(mut self) -> (i32, String) {
+        let st = wait_exit(&mut self.child.0, PATIENCE);
+        (st.code().unwrap_or(-1), read(&self.log))
+    }
+
+    /// Send `sig` and wait for the exit, which must come within `bound` of the signal.
+    pub fn stop_within(mut self, sig: i32, bound: Duration) -> (i32, String) {
+        let sent = Instant::now();
+        self.signal(sig);
+        let st = exit_within(&mut self.child.0, sent, bound);
+        (st.code().unwrap_or(-1), read(&self.log))
+    }
+
+    /// Send `sig` and wait for the exit, which must come within [`AT_ONCE`] of the signal.
+    pub fn stop_at_once(self, sig: i32) -> (i32, String) {
+        self.stop_within(sig, AT_ONCE)
+    }
+
+    /// The names of the process's threads.
+    pub fn threads(&self) -> Vec<String> {
+        let dir = format!("/proc/{}/task", self.pid());
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
+                    .map(|s| s.trim().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

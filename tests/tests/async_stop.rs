@@ -8,14 +8,12 @@
 
 mod fault_common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fault_common::storm;
-use simple_daemon_tests::{
-    exit_within, kill, position, read, wait_exit, wait_for_line, Reap, TempDir, AT_ONCE, PATIENCE,
-};
+use simple_daemon_tests::Spawned as Daemon;
+use simple_daemon_tests::{position, TempDir, AT_ONCE};
 
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
@@ -24,12 +22,6 @@ const SIGTERM: i32 = libc::SIGTERM;
 /// The bound on a stop whose tick is blocked outside an `.await`: the 500 ms the lifecycle
 /// waits for the cancellation, plus [`AT_ONCE`] of slack.
 const BLOCKED: Duration = Duration::from_millis(1500);
-
-struct Daemon {
-    child: Reap,
-    log: PathBuf,
-    _dir: TempDir,
-}
 
 fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
     let dir = TempDir::new(tag);
@@ -44,49 +36,9 @@ fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn async_daemon");
-    let d = Daemon {
-        child: Reap(child),
-        log,
-        _dir: dir,
-    };
+    let d = Daemon::new(child, log, dir);
     d.wait_line("Mode: ");
     d
-}
-
-impl Daemon {
-    fn pid(&self) -> u32 {
-        self.child.0.id()
-    }
-    fn wait_line(&self, needle: &str) {
-        assert!(
-            wait_for_line(&self.log, needle, PATIENCE),
-            "no line {needle:?} in:\n{}",
-            read(&self.log)
-        );
-    }
-    fn signal(&self, sig: i32) {
-        kill(self.pid(), sig);
-    }
-    fn exit(mut self) -> (i32, String) {
-        let st = wait_exit(&mut self.child.0, PATIENCE);
-        (st.code().unwrap_or(-1), read(&self.log))
-    }
-    /// Send `sig` and wait for the exit, which must come within `bound` of the signal.
-    fn stop_within(mut self, sig: i32, bound: Duration) -> (i32, String) {
-        let sent = Instant::now();
-        self.signal(sig);
-        let st = exit_within(&mut self.child.0, sent, bound);
-        (st.code().unwrap_or(-1), read(&self.log))
-    }
-    /// The names of the process's threads.
-    fn threads(&self) -> Vec<String> {
-        let dir = format!("/proc/{}/task", self.pid());
-        std::fs::read_dir(dir)
-            .expect("read /proc/<pid>/task")
-            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("comm")).ok())
-            .map(|s| s.trim().to_owned())
-            .collect()
-    }
 }
 
 /// `a`, `b`, ... each appear, in this order.
@@ -515,11 +467,7 @@ fn the_attributes_async_form_is_cancelled_at_its_await_on_a_current_thread_runti
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn macro_async_daemon");
-    let d = Daemon {
-        child: Reap(child),
-        log,
-        _dir: dir,
-    };
+    let d = Daemon::new(child, log, dir);
     d.wait_line("poll 1 start");
     assert!(
         !d.threads().iter().any(|t| t.starts_with("tokio-")),

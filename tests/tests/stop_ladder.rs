@@ -4,11 +4,11 @@
 //! [`PATIENCE`] (20 s); where a test proves "at once", the thing it must not wait for is a 60 s
 //! sleep, so a daemon that waited would fail the bound without any timing assertion.
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use std::time::{Duration, Instant};
 
+use simple_daemon_tests::Spawned as Daemon;
 use simple_daemon_tests::{
     exit_within, kill, position, read, wait_exit, wait_for_line, Reap, TempDir, AT_ONCE, PATIENCE,
 };
@@ -16,12 +16,6 @@ use simple_daemon_tests::{
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
 const SIGTERM: i32 = libc::SIGTERM;
-
-struct Daemon {
-    child: Reap,
-    log: PathBuf,
-    _dir: TempDir,
-}
 
 fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
     let dir = TempDir::new(tag);
@@ -34,44 +28,13 @@ fn start(tag: &str, envs: &[(&str, &str)]) -> Daemon {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn rt_daemon");
-    let d = Daemon {
-        child: Reap(child),
-        log,
-        _dir: dir,
-    };
+    let d = Daemon::new(child, log, dir);
     assert!(
         wait_for_line(&d.log, "Mode: ", PATIENCE),
         "no start lines:\n{}",
         read(&d.log)
     );
     d
-}
-
-impl Daemon {
-    fn pid(&self) -> u32 {
-        self.child.0.id()
-    }
-    fn wait_line(&self, needle: &str) {
-        assert!(
-            wait_for_line(&self.log, needle, PATIENCE),
-            "no line {needle:?} in:\n{}",
-            read(&self.log)
-        );
-    }
-    fn signal(&self, sig: i32) {
-        kill(self.pid(), sig);
-    }
-    fn exit(mut self) -> (i32, String) {
-        let st = wait_exit(&mut self.child.0, PATIENCE);
-        (st.code().unwrap_or(-1), read(&self.log))
-    }
-    /// Send `sig` and wait for the exit, which must come within [`AT_ONCE`] of the signal.
-    fn stop_at_once(mut self, sig: i32) -> (i32, String) {
-        let sent = Instant::now();
-        self.signal(sig);
-        let st = exit_within(&mut self.child.0, sent, AT_ONCE);
-        (st.code().unwrap_or(-1), read(&self.log))
-    }
 }
 
 fn before(log: &str, a: &str, b: &str) {
