@@ -525,18 +525,31 @@ fn unknown_key(key: &Ident) -> syn::Error {
     )
 }
 
-/// An unknown word for a key with a few valid ones, with a suggestion.
+/// An unknown word for a key with a few valid ones, with a suggestion: by meaning (`retry`
+/// means `continue`), else the nearest word.
 fn word_error(lit: &LitStr, key: &str, s: &str, words: &[&str]) -> syn::Error {
-    let hint =
-        nearest(s, words.iter().copied()).map_or(String::new(), |w| format!("; did you mean \"{w}\"?"));
+    const MEANINGS: &[(&str, &str)] = &[
+        ("retry", "continue"),
+        ("ignore", "continue"),
+        ("log", "continue"),
+        ("abort", "exit"),
+        ("stop", "exit"),
+        ("fail", "exit"),
+        ("catch_up", "burst"),
+        ("catchup", "burst"),
+    ];
+    let lower = s.to_lowercase();
+    let meant = MEANINGS
+        .iter()
+        .find(|(w, m)| *w == lower && words.contains(m))
+        .map(|&(_, m)| m);
     let expected: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
-    syn::Error::new(
-        lit.span(),
-        format!(
-            "unknown {key} {s:?}{hint} Expected one of {}",
-            expected.join(", ")
-        ),
-    )
+    let expected = expected.join(", ");
+    let message = match meant.or_else(|| nearest(s, words.iter().copied())) {
+        Some(w) => format!("unknown {key} {s:?}; did you mean \"{w}\"? Expected one of {expected}"),
+        None => format!("unknown {key} {s:?}: expected one of {expected}"),
+    };
+    syn::Error::new(lit.span(), message)
 }
 
 /// An error on the value, or on the key when there is none.

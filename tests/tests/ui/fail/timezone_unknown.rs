@@ -1,0 +1,9 @@
+use simple_daemon::daemon;
+
+#[derive(Default)]
+struct Worker;
+
+#[daemon(name = "Nightly", schedule = "0 3 * * *", timezone = "Europe/Berln")]
+impl Worker {
+    fn tick(&mut self) {}
+}
