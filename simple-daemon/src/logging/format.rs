@@ -216,14 +216,22 @@ fn render_json(out: &mut Vec<u8>, f: &Line<'_>, clock: &mut Clock, now: Now) {
     }
     out.push(b'"');
     if !e.fields.is_empty() {
-        // How many `_` each field's key gets so that no key repeats.
-        let mut under: Vec<usize> = Vec::with_capacity(e.fields.len());
+        // How many `_` each field's key gets so that no key repeats (on the stack for the usual
+        // few fields).
+        let mut small = [0usize; 16];
+        let mut big = Vec::new();
+        let under: &mut [usize] = if e.fields.len() <= small.len() {
+            &mut small[..e.fields.len()]
+        } else {
+            big.resize(e.fields.len(), 0);
+            &mut big
+        };
         for (i, field) in e.fields.iter().enumerate() {
             let mut n = 0;
-            while taken(n, &field.key, &e.fields[..i], &under) {
+            while taken(n, &field.key, &e.fields[..i], &under[..i]) {
                 n += 1;
             }
-            under.push(n);
+            under[i] = n;
             out.extend_from_slice(b",\"");
             out.resize(out.len() + n, b'_');
             record::write_json_escaped(out, field.key.as_bytes());
@@ -237,6 +245,9 @@ fn render_json(out: &mut Vec<u8>, f: &Line<'_>, clock: &mut Clock, now: Now) {
 /// Whether the key `"_" * n + key` is a fixed JSON key or the key of an earlier field.
 fn taken(n: usize, key: &str, earlier: &[Field<'_>], under: &[usize]) -> bool {
     let same = |m: usize, other: &str| {
+        if m == n {
+            return other == key;
+        }
         m + other.len() == n + key.len()
             && std::iter::repeat_n(b'_', m)
                 .chain(other.bytes())
