@@ -3,7 +3,8 @@
 //! the feature, do not turn it on here).
 //!
 //! `ui/*.rs`: an async form without the feature is one error, on the `async` token, naming the
-//! feature and the Cargo.toml line. Regenerate with
+//! feature and the Cargo.toml line; so is each of `schedule` and `timezone` without the feature
+//! `schedule` (also off here). Regenerate with
 //! `TRYBUILD=overwrite cargo test -p simple-daemon-tests-no-tokio --test ui`, then read every
 //! changed `.stderr` before committing.
 
