@@ -38,6 +38,8 @@ pub(crate) mod kw {
     syn::custom_keyword!(max_failures);
     syn::custom_keyword!(flavor);
     syn::custom_keyword!(worker_threads);
+    syn::custom_keyword!(tick_timeout);
+    syn::custom_keyword!(admin);
 }
 
 /// Every key, in the order of the documentation.
@@ -66,6 +68,8 @@ pub(crate) const KEYS: &[&str] = &[
     "max_failures",
     "flavor",
     "worker_threads",
+    "tick_timeout",
+    "admin",
     "crate",
 ];
 
@@ -100,6 +104,8 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("runtime", "flavor"),
     ("threads", "worker_threads"),
     ("workers", "worker_threads"),
+    ("metrics", "admin"),
+    ("health", "admin"),
 ];
 
 /// `missed = "..."`: the name of a `simple_daemon::Missed` variant.
@@ -177,6 +183,8 @@ pub(crate) struct Args {
     pub(crate) max_failures: Option<(u64, Span)>,
     pub(crate) flavor: Option<(Flavor, Span)>,
     pub(crate) worker_threads: Option<(u64, Span)>,
+    pub(crate) tick_timeout: Option<(u64, Span)>,
+    pub(crate) admin: Option<(String, Span)>,
     pub(crate) krate: Option<(syn::Path, Span)>,
 }
 
@@ -394,6 +402,30 @@ impl Args {
                 let n = worker_threads(key, value)?;
                 store(&mut self.worker_threads, key, n)
             }
+            "tick_timeout" => {
+                let ms = duration(key, value, "tick_timeout = \"30s\"")?;
+                store(&mut self.tick_timeout, key, ms)
+            }
+            "admin" => {
+                let (s, lit) = string(key, value, "admin = \"127.0.0.1:9102\"")?;
+                if !cfg!(feature = "admin") {
+                    return Err(syn::Error::new(
+                        span,
+                        "the `admin` key needs the feature \"admin\" of simple-daemon: \
+                         simple-daemon = { version = \"0.1\", features = [\"admin\"] }",
+                    ));
+                }
+                if s.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "`admin` must be an IP address and a port, like \"127.0.0.1:9102\" \
+                             or \"[::]:9102\", not {s:?}"
+                        ),
+                    ));
+                }
+                store(&mut self.admin, key, s)
+            }
             "crate" => {
                 let (_, lit) = string(key, value, "crate = \"my_facade::simple_daemon\"")?;
                 let path = lit.parse_with(syn::Path::parse_mod_style).map_err(|_| {
@@ -459,7 +491,9 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         max_backoff,
         max_failures,
         flavor,
-        worker_threads
+        worker_threads,
+        tick_timeout,
+        admin
     );
     if input.peek(Token![crate]) {
         let k: Token![crate] = input.parse()?;

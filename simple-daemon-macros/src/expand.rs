@@ -377,6 +377,13 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
         let n = Literal::u64_unsuffixed(*n);
         chain.extend(quote!(.worker_threads(#n)));
     }
+    if let Some((ms, _)) = &args.tick_timeout {
+        let d = duration(*ms);
+        chain.extend(quote!(.tick_timeout(#d)));
+    }
+    if let Some((addr, _)) = &args.admin {
+        chain.extend(quote!(.admin(#addr)));
+    }
     chain
 }
 

@@ -108,6 +108,8 @@ pub struct SimpleDaemon {
     buffered: bool,
     watchdog: Option<Duration>,
     version: Option<String>,
+    tick_timeout: Option<Duration>,
+    admin: Option<String>,
     pub(crate) runtime: RuntimeKeys,
     missed: Missed,
     jitter: Option<Duration>,
@@ -142,6 +144,8 @@ pub struct Config {
     pub(crate) stop_timeout: Option<Duration>,
     pub(crate) buffered: bool,
     pub(crate) watchdog: Option<Duration>,
+    pub(crate) tick_timeout: Option<Duration>,
+    pub(crate) admin: Option<std::net::SocketAddr>,
     pub(crate) version: Option<String>,
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     pub(crate) runtime: RuntimeKeys,
@@ -187,6 +191,8 @@ impl SimpleDaemon {
             stop_timeout: None,
             buffered: false,
             watchdog: None,
+            tick_timeout: None,
+            admin: None,
             version: None,
             runtime: RuntimeKeys::default(),
             missed: Missed::Delay,
@@ -370,6 +376,43 @@ impl SimpleDaemon {
         self
     }
 
+    /// A tick running longer than this gets one WARN line, and the daemon reports itself
+    /// unhealthy until that tick ends: `/healthz` answers 503 (feature `admin`) and the
+    /// systemd watchdog is not pinged (not even by [`Context::keep_alive`](crate::Context::keep_alive)),
+    /// so `WatchdogSec=` catches a tick that never ends. Default none.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = simple_daemon::SimpleDaemon::new("Poller")
+    ///     .tick_timeout(Duration::from_secs(30))
+    ///     .config()?;
+    /// assert_eq!(config.tick_timeout(), Some(Duration::from_secs(30)));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn tick_timeout(mut self, timeout: Duration) -> Self {
+        self.tick_timeout = Some(timeout);
+        self
+    }
+
+    /// Serve `/healthz`, `/readyz` and `/metrics` over HTTP/1.1 on this address (feature
+    /// `admin`; see [`admin`](crate::admin)); default none, no listener.
+    ///
+    /// The address is an IP address and a port (`"127.0.0.1:9102"`, `"[::]:9102"`, or
+    /// `"0.0.0.0:9102"` in a container, where the kubelet probes the pod's address); a bad one
+    /// is an [`Error::Setting`] for `admin`, and an address that cannot be bound ends the
+    /// start with exit status 78.
+    ///
+    /// ```
+    /// let config = simple_daemon::SimpleDaemon::new("Poller").admin("127.0.0.1:9102").config()?;
+    /// assert_eq!(config.admin(), Some("127.0.0.1:9102".parse().unwrap()));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    #[cfg(feature = "admin")]
+    pub fn admin(mut self, address: impl Into<String>) -> Self {
+        self.admin = Some(address.into());
+        self
+    }
+
     /// The binary's version, printed by `--version` and in `--help` ([`main`](Self::main));
     /// default none (`--version` prints the name alone). `#[daemon]` passes the binary's
     /// package version, `env!("CARGO_PKG_VERSION")`; a builder user does the same:
@@ -514,6 +557,23 @@ impl SimpleDaemon {
                 ));
             }
         }
+        if self.tick_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::setting(
+                "tick_timeout",
+                "0s",
+                "must be greater than zero (leave it out for none)",
+            ));
+        }
+        let admin = match &self.admin {
+            None => None,
+            Some(a) => Some(a.parse::<std::net::SocketAddr>().map_err(|_| {
+                Error::setting(
+                    "admin",
+                    a,
+                    "must be an IP address and a port, like \"127.0.0.1:9102\" or \"[::]:9102\"",
+                )
+            })?),
+        };
         if self.log_path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
             return Err(Error::setting("log_path", "", "must not be empty"));
         }
@@ -558,6 +618,8 @@ impl SimpleDaemon {
             stop_timeout: self.stop_timeout,
             buffered: self.buffered,
             watchdog: self.watchdog,
+            tick_timeout: self.tick_timeout,
+            admin,
             version: self.version.clone(),
             runtime: self.runtime,
             missed: self.missed,
@@ -620,6 +682,16 @@ impl Config {
     pub fn stop_timeout(&self) -> Option<Duration> {
         self.stop_timeout
     }
+    /// How long a tick may run before the daemon reports itself unhealthy, if at all.
+    pub fn tick_timeout(&self) -> Option<Duration> {
+        self.tick_timeout
+    }
+
+    /// The address of the admin listener (feature `admin`), if any.
+    pub fn admin(&self) -> Option<std::net::SocketAddr> {
+        self.admin
+    }
+
     /// The watchdog period for a printed unit, if any.
     pub fn watchdog(&self) -> Option<Duration> {
         self.watchdog

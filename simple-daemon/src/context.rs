@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::config::Mode;
+use crate::health::Health;
 use crate::notify::{Notifier, Watchdog};
 
 /// Event bit: a stop was requested.
@@ -36,6 +37,8 @@ pub(crate) struct Shared {
     pub(crate) notify: Notifier,
     /// The watchdog pinger, when systemd asked for one: shared by the driver and the tick.
     pub(crate) watchdog: Option<Watchdog>,
+    /// Liveness, readiness, `tick_timeout` and the hooks around each tick.
+    pub(crate) health: Arc<Health>,
     /// Whether the driver takes reloads (the tick loop always; the guard once its user asked
     /// [`reload_requested`](crate::Running::reload_requested)): then a SIGHUP raises
     /// [`RELOAD`] and `READY=1` waits for the driver; otherwise the signal thread acknowledges
@@ -103,6 +106,7 @@ impl Shared {
             mode,
             stop_timeout,
             watchdog: Watchdog::new(&notify),
+            health: Arc::new(Health::new(None)),
             notify,
             takes_reloads: AtomicBool::new(takes_reloads),
             told: Mutex::new(Told::default()),
@@ -115,6 +119,12 @@ impl Shared {
             lock: Mutex::new(()),
             cond: Condvar::new(),
         }
+    }
+
+    /// The same state with this health (`tick_timeout`) in place of the default.
+    pub(crate) fn with_health(mut self, health: Health) -> Self {
+        self.health = Arc::new(health);
+        self
     }
 
     /// The pending event bits (one relaxed-acquire load: the per-tick check).
@@ -245,6 +255,10 @@ impl Shared {
     /// Ping systemd's watchdog when a ping is due (nothing without `$WATCHDOG_USEC`).
     pub(crate) fn keep_alive(&self, now: Instant) {
         if let Some(w) = &self.watchdog {
+            if !self.health.live(now) {
+                // A tick past `tick_timeout`: the watchdog must see the daemon as hung.
+                return;
+            }
             w.poll(&self.notify, now);
         }
     }

@@ -90,6 +90,14 @@ pub enum Error {
     /// the daemon's sinks): do not call `tracing_subscriber`'s `init` or `set_global_default`
     /// yourself. Nothing was created on disk and no signal handler was installed.
     SubscriberInstalled,
+    /// The admin listener (feature `admin`) could not listen on its address, or its thread
+    /// could not be spawned.
+    Admin {
+        /// The `admin` address.
+        address: std::net::SocketAddr,
+        /// The operating system's error.
+        source: io::Error,
+    },
 }
 
 impl Error {
@@ -182,6 +190,9 @@ impl fmt::Display for Error {
             Error::SubscriberInstalled => f.write_str(
                 "another `tracing` subscriber is already the process's global one: with the `tracing` feature the daemon installs its own, so that events reach its sinks; do not call tracing_subscriber's init or set_global_default yourself",
             ),
+            Error::Admin { address, source } => {
+                write!(f, "admin cannot listen on {address}: {source}")
+            }
             Error::LoggerInstalled => f.write_str(
                 "another `log` logger (env_logger, tracing-log, ...) is already installed in this process: the daemon must own the process's logger, so log through `simple_daemon::log` and do not install one yourself",
             ),
@@ -192,7 +203,10 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Path { source: Some(e), .. } | Error::Signals(e) | Error::Runtime(e) => Some(e),
+            Error::Path { source: Some(e), .. }
+            | Error::Signals(e)
+            | Error::Runtime(e)
+            | Error::Admin { source: e, .. } => Some(e),
             _ => None,
         }
     }

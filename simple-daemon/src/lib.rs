@@ -200,14 +200,18 @@
 #[doc(inline)]
 pub use simple_daemon_macros::daemon;
 
+#[cfg(feature = "admin")]
+pub mod admin;
 mod cli;
 mod config;
 mod context;
 mod drive;
 mod error;
+mod health;
 mod lifecycle;
 mod logging;
 mod notify;
+mod pid1;
 mod schedule;
 mod signals;
 

@@ -37,6 +37,7 @@ use log::Level;
 use crate::config::{Config, Mode};
 use crate::context::{Shared, CANCEL, RELOAD, STOP};
 use crate::error::{program, Error, Exit};
+use crate::health::{self, Health};
 use crate::logging;
 use crate::notify::{Notifier, EXTEND_STEP, SEND_TIMEOUT};
 use crate::signals::{self, Event};
@@ -87,24 +88,41 @@ pub(crate) fn config_failure(e: &Error) -> Exit {
 pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -> Result<Arc<Shared>, Error> {
     logging::install(config)?;
     deadline::start()?;
+    #[cfg(feature = "admin")]
+    let admin = crate::admin::bind(config)?;
     let signals = signals::install()?;
     log::info!("PID: {}", std::process::id());
     let (notify, warnings) = Notifier::from_env();
     for w in warnings {
         log::warn!("{w}");
     }
-    let shared = Arc::new(Shared::new(
-        config.name.clone(),
-        config.mode,
-        config.stop_timeout,
-        notify,
-        takes_reloads,
-        cancellable,
-    ));
+    let shared = Arc::new(
+        Shared::new(
+            config.name.clone(),
+            config.mode,
+            config.stop_timeout,
+            notify,
+            takes_reloads,
+            cancellable,
+        )
+        .with_health(Health::new(config.tick_timeout)),
+    );
     let on_signal = Arc::clone(&shared);
     if let Err(e) = signals::spawn(signals, move |event| on_event(&on_signal, event)) {
         signals::restore_defaults();
         return Err(e);
+    }
+    crate::pid1::start();
+    let watched = Arc::clone(&shared);
+    if let Err(e) = health::watch(Arc::clone(&shared.health), move || watched.done()) {
+        log::warn!("cannot start the tick_timeout watcher: {e}");
+    }
+    #[cfg(feature = "admin")]
+    if let Some(listener) = admin {
+        if let Err(e) = crate::admin::serve(listener, config, &shared) {
+            signals::restore_defaults();
+            return Err(e);
+        }
     }
     if takes_reloads {
         // The tick loop runs on this thread (the sync driver): a panic here ends the run.

@@ -82,6 +82,7 @@ impl SimpleDaemon {
     pub fn start(&self) -> Result<Running, Error> {
         let config = self.config()?;
         let shared = lifecycle::startup(&config, false, false)?;
+        shared.health.set_ready();
         shared.announce_ready();
         Ok(Running {
             ctx: Context::new(Arc::clone(&shared)),

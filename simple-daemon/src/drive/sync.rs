@@ -89,6 +89,7 @@ where
                 return Exit::Failed;
             }
         };
+        shared.health.set_ready();
         shared.announce_ready();
         match tick_loop(&shared, &ctx, &config, &mut daemon) {
             Ok(()) => {
@@ -119,7 +120,7 @@ fn tick_loop<D: Daemon>(
             return Ok(());
         }
         let start = Instant::now();
-        let result = daemon.tick(ctx);
+        let result = shared.health.around(|| daemon.tick(ctx));
         let end = Instant::now();
         shared.keep_alive(end);
         wait = match result {
@@ -144,6 +145,7 @@ fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
     if shared.take(RELOAD) {
         loop {
             daemon.on_reload();
+            shared.health.reloaded();
             log::info!("Reloaded");
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;

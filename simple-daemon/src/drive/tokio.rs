@@ -410,6 +410,7 @@ where
                     return Exit::Failed;
                 }
             };
+            shared.health.set_ready();
             shared.announce_ready();
             match tick_loop(shared, tokens, ctx, config, &mut daemon).await {
                 Ok(()) => {
@@ -450,7 +451,9 @@ async fn tick_loop<D: AsyncDaemon>(
             return Ok(());
         }
         let start = Instant::now();
+        let begun = shared.health.begin();
         let result = daemon.tick(ctx).await;
+        shared.health.end(begun, result.is_ok());
         let end = Instant::now();
         shared.keep_alive(end);
         wait = match result {
@@ -471,6 +474,7 @@ async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool 
     if shared.take(RELOAD) {
         loop {
             daemon.on_reload().await;
+            shared.health.reloaded();
             log::info!("Reloaded");
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;

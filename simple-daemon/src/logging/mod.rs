@@ -97,6 +97,18 @@ pub(crate) struct Logger {
     one_path: Option<String>,
 }
 
+/// How many records were logged, by level (`Error` first): one relaxed increment per record,
+/// read by the metrics (`simple_daemon_log_records_total`).
+static RECORDS: [std::sync::atomic::AtomicU64; 5] = [const { std::sync::atomic::AtomicU64::new(0) }; 5];
+
+/// The records logged so far, by level, `Error` first.
+#[allow(dead_code)] // read by the admin listener (feature `admin`)
+pub(crate) fn record_counts() -> [u64; 5] {
+    RECORDS
+        .each_ref()
+        .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+}
+
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
 /// The installed logger, if any.
@@ -370,6 +382,7 @@ impl Logger {
     /// Format and write one record to the sinks; with a `deadline`, skip a sink held past it.
     fn emit(&self, e: &Entry<'_>, deadline: Option<Instant>, to: To) {
         let level = e.level;
+        RECORDS[level as usize - 1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (file_notes, syslog_event, journal_event) = with_scratch(|s| {
             let Scratch {
                 line,

@@ -1,0 +1,299 @@
+//! The daemon's metrics: typed `prometheus-client` metrics fed by the tick hooks, a collector
+//! that reads the rest at scrape time, and the page in either text format.
+//!
+//! Per tick (the [`Observer`]): one counter increment, one histogram observation, and, on a
+//! success, one gauge store; nothing is formatted until a scrape.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::Registry;
+
+use crate::context::{Shared, STOP};
+use crate::health::{Health, Observer};
+
+/// The buckets of `simple_daemon_tick_duration_seconds`, from 1 ms to 5 min.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 300.0,
+];
+
+/// The metrics the tick hooks feed.
+struct Ticks {
+    ok: Counter,
+    error: Counter,
+    duration: Histogram,
+    last_success: Gauge<f64, std::sync::atomic::AtomicU64>,
+    reloads: Counter,
+    health: Arc<Health>,
+}
+
+impl Observer for Ticks {
+    #[inline]
+    fn tick(&self, ok: bool, took: Duration, end: Instant) {
+        if ok {
+            self.ok.inc();
+            self.last_success.set(self.health.unix_seconds(end));
+        } else {
+            self.error.inc();
+        }
+        self.duration.observe(took.as_secs_f64());
+    }
+
+    fn reloaded(&self) {
+        self.reloads.inc();
+    }
+}
+
+/// Register the daemon's metrics under `daemon="<name>"` and hook them to the ticks.
+pub(super) fn install(root: &mut Registry, name: &str, shared: &Arc<Shared>) {
+    let labelled = root.sub_registry_with_label(("daemon".into(), name.to_owned().into()));
+    labelled.register_collector(Box::new(Process));
+    let ours = labelled.sub_registry_with_prefix("simple_daemon");
+    let results = Family::<[(&'static str, &'static str); 1], Counter>::default();
+    // One statement each: the guard `get_or_create` returns holds the family's lock.
+    let ok = results.get_or_create(&[("result", "ok")]).clone();
+    let error = results.get_or_create(&[("result", "error")]).clone();
+    let ticks = Ticks {
+        ok,
+        error,
+        duration: Histogram::new(BUCKETS),
+        last_success: Gauge::default(),
+        reloads: Counter::default(),
+        health: Arc::clone(&shared.health),
+    };
+    ours.register("ticks", "Ticks that ended, by result", results);
+    ours.register(
+        "tick_duration_seconds",
+        "How long each tick ran",
+        ticks.duration.clone(),
+    );
+    ours.register(
+        "last_success_timestamp_seconds",
+        "When the last successful tick ended, in seconds since the Unix epoch (0: none yet)",
+        ticks.last_success.clone(),
+    );
+    ours.register("reloads", "Reloads (SIGHUP) done", ticks.reloads.clone());
+    ours.register_collector(Box::new(State {
+        shared: Arc::clone(shared),
+    }));
+    shared.health.observe(Box::new(ticks));
+}
+
+/// The page: `(content type, body)`, OpenMetrics 1.0 or the text format 0.0.4.
+pub(super) fn page(open_metrics: bool) -> Result<(&'static str, String), std::fmt::Error> {
+    let mut om = String::with_capacity(4096);
+    prometheus_client::encoding::text::encode(&mut om, &super::registry())?;
+    if open_metrics {
+        return Ok(("application/openmetrics-text; version=1.0.0; charset=utf-8", om));
+    }
+    Ok(("text/plain; version=0.0.4; charset=utf-8", to_text_004(&om)))
+}
+
+/// Turn the OpenMetrics page prometheus-client writes into the text format 0.0.4: a counter's
+/// family is named with its `_total`; `unknown` is `untyped`; `info` and `stateset` are gauges
+/// (an info family named with its `_info`); a `gaugehistogram`'s samples go untyped; `# UNIT`,
+/// `# EOF`, exemplars and `_created` samples are left out.
+fn to_text_004(om: &str) -> String {
+    let mut out = String::with_capacity(om.len());
+    let mut help: Option<&str> = None;
+    let mut counter: Option<String> = None;
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            help = Some(rest);
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').unwrap_or((rest, "unknown"));
+            let (name, kind) = match kind {
+                "counter" if !name.ends_with("_total") => (format!("{name}_total"), "counter"),
+                "counter" => (name.to_owned(), "counter"),
+                "unknown" => (name.to_owned(), "untyped"),
+                "info" => (format!("{name}_info"), "gauge"),
+                "stateset" => (name.to_owned(), "gauge"),
+                "gaugehistogram" => {
+                    help = None;
+                    continue;
+                }
+                other => (name.to_owned(), other),
+            };
+            if let Some(h) = help.take() {
+                let text = h.split_once(' ').map_or("", |(_, t)| t);
+                let _ = writeln!(out, "# HELP {name} {text}");
+            }
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            counter = (kind == "counter").then(|| name.trim_end_matches("_total").to_owned());
+            continue;
+        }
+        if line.starts_with('#') {
+            continue;
+        }
+        let sample = line.split(" # ").next().unwrap_or(line);
+        if let Some(base) = &counter {
+            if sample.starts_with(base.as_str()) && sample[base.len()..].starts_with("_created") {
+                continue;
+            }
+        }
+        out.push_str(sample);
+        out.push('\n');
+    }
+    out
+}
+
+/// What is read at scrape time: the tick in progress, the stop, the log records.
+#[derive(Debug)]
+struct State {
+    shared: Arc<Shared>,
+}
+
+impl Collector for State {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let in_progress = i64::from(self.shared.health.in_progress());
+        let g = ConstGauge::new(in_progress);
+        g.encode(encoder.encode_descriptor(
+            "tick_in_progress",
+            "1 while a tick runs",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        let stopping = i64::from(self.shared.events() & STOP != 0);
+        ConstGauge::new(stopping).encode(encoder.encode_descriptor(
+            "stopping",
+            "1 once a stop was requested",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        let mut records = encoder.encode_descriptor(
+            "log_records",
+            "Log records written, by level",
+            None,
+            MetricType::Counter,
+        )?;
+        for (level, n) in ["error", "warn", "info", "debug", "trace"]
+            .into_iter()
+            .zip(crate::logging::record_counts())
+        {
+            ConstCounter::new(n).encode(records.encode_family(&[("level", level)])?)?;
+        }
+        Ok(())
+    }
+}
+
+/// The standard `process_*` metrics, read from `/proc/self` at scrape time.
+#[derive(Debug)]
+struct Process;
+
+impl Collector for Process {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let Some(stat) = ProcStat::read() else {
+            return Ok(());
+        };
+        ConstCounter::new(stat.cpu_seconds).encode(encoder.encode_descriptor(
+            "process_cpu_seconds",
+            "Total user and system CPU time spent in seconds.",
+            None,
+            MetricType::Counter,
+        )?)?;
+        for (name, help, v) in [
+            (
+                "process_resident_memory_bytes",
+                "Resident memory size in bytes.",
+                stat.rss_bytes,
+            ),
+            (
+                "process_virtual_memory_bytes",
+                "Virtual memory size in bytes.",
+                stat.vsize_bytes,
+            ),
+            (
+                "process_open_fds",
+                "Number of open file descriptors.",
+                stat.open_fds,
+            ),
+            (
+                "process_max_fds",
+                "Maximum number of open file descriptors.",
+                stat.max_fds,
+            ),
+            (
+                "process_start_time_seconds",
+                "Start time of the process since unix epoch in seconds.",
+                stat.start_time,
+            ),
+        ] {
+            ConstGauge::new(v).encode(encoder.encode_descriptor(name, help, None, MetricType::Gauge)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// What `/proc/self/stat` and friends say.
+struct ProcStat {
+    cpu_seconds: f64,
+    rss_bytes: f64,
+    vsize_bytes: f64,
+    open_fds: f64,
+    max_fds: f64,
+    start_time: f64,
+}
+
+impl ProcStat {
+    fn read() -> Option<ProcStat> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let after = stat.get(stat.rfind(')')? + 2..)?;
+        let f: Vec<&str> = after.split_whitespace().collect();
+        // `after` starts at field 3 (state): field N is f[N - 3].
+        let num = |n: usize| f.get(n - 3).and_then(|v| v.parse::<f64>().ok());
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        // SAFETY: as above.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as f64;
+        let ticks = if ticks > 0.0 { ticks } else { 100.0 };
+        let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("btime "))
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        });
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes into the struct we own.
+        let max_fds = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
+            limit.rlim_cur as f64
+        } else {
+            0.0
+        };
+        let open_fds = std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count()) as f64;
+        Some(ProcStat {
+            cpu_seconds: (num(14)? + num(15)?) / ticks,
+            vsize_bytes: num(23)?,
+            rss_bytes: num(24)? * page,
+            open_fds,
+            max_fds,
+            start_time: boot.unwrap_or(0.0) + num(22)? / ticks,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::to_text_004;
+
+    #[test]
+    fn counters_and_units_become_text_004() {
+        let om = "# HELP a_x Things.\n# TYPE a_x counter\na_x_total{d=\"n\"} 3 # {t=\"1\"} 1.0\na_x_created 1.0\n# HELP b B.\n# TYPE b gauge\n# UNIT b seconds\nb 1\n# EOF\n";
+        assert_eq!(
+            to_text_004(om),
+            "# HELP a_x_total Things.\n# TYPE a_x_total counter\na_x_total{d=\"n\"} 3\n# HELP b B.\n# TYPE b gauge\nb 1\n"
+        );
+    }
+}
