@@ -155,7 +155,26 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             } else {
                 quote!(_)
             };
-            let mut sig = quote!(#asy fn tick(&mut self, #ctx: &#p::Context) -> ::core::result::Result<(), Self::Error>);
+            let (mut sig, body) = match tick.output {
+                // An async tick with a written return type: its future, wrapped in a named type
+                // whose `Future` impl asks for `TickReturn`, so that a wrong type is one error on
+                // it (`type Error` above reports the same error at the same place).
+                Some(ret) if asynchronous => {
+                    let (a, b) = (quote!('__simple_daemon_a), quote!('__simple_daemon_b));
+                    (
+                        quote!(
+                            #[allow(refining_impl_trait)]
+                            fn tick<#a, #b>(&#a mut self, #ctx: &#b #p::Context)
+                                -> #p::IntoResult<impl ::core::future::Future<Output = #ret> + use<#a, #b>>
+                        ),
+                        quote!(#p::IntoResult::new(async move { #call })),
+                    )
+                }
+                _ => (
+                    quote!(#asy fn tick(&mut self, #ctx: &#p::Context) -> ::core::result::Result<(), Self::Error>),
+                    body,
+                ),
+            };
             let mut body = Group::new(Delimiter::Brace, body);
             if let Some(ret) = tick.output {
                 // The method's well-formedness depends on the user's return type: a wrong one is

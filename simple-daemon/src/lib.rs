@@ -280,7 +280,7 @@ pub mod __private {
     pub use crate::config::{Mode, SimpleDaemon};
     pub use crate::context::Context;
     #[cfg(feature = "tokio")]
-    pub use crate::drive::tokio::{AsyncDaemon, Flavor, FnAsyncDaemon};
+    pub use crate::drive::tokio::{AsyncDaemon, Flavor, FnAsyncDaemon, IntoResult};
     pub use crate::error::Exit;
     pub use crate::schedule::{Missed, OnError};
     pub use crate::Daemon;

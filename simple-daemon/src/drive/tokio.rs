@@ -590,3 +590,32 @@ where
         (self.0)(ctx).await.into_result()
     }
 }
+
+/// The future of an async `tick` with a written return type, as `#[daemon]` forwards it: the
+/// user's future, its output turned into a `Result` ([`TickReturn`](crate::__private::TickReturn)).
+/// A named type rather than an `async` block, so that a wrong return type is one error, on the
+/// type the user wrote (an `impl Future` in the signature would report it a second time, from
+/// its desugaring). Used by the code `#[daemon]` generates; not public API.
+#[doc(hidden)]
+pub struct IntoResult<F>(F);
+
+impl<F> IntoResult<F> {
+    /// Wrap the user's tick future.
+    pub fn new(future: F) -> IntoResult<F> {
+        IntoResult(future)
+    }
+}
+
+impl<F, R> Future for IntoResult<F>
+where
+    F: Future<Output = R>,
+    R: crate::__private::TickReturn,
+{
+    type Output = Result<(), R::Error>;
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: structural pinning of the only field: `IntoResult` never moves it out, has no
+        // `Drop` and no `Unpin` impl of its own, so the field stays pinned while `self` is.
+        let future = unsafe { self.map_unchecked_mut(|s| &mut s.0) };
+        future.poll(cx).map(crate::__private::TickReturn::into_result)
+    }
+}

@@ -19,16 +19,18 @@ impl ::simple_daemon::__private::AsyncDaemon for Poller {
         (),
         std::io::Error,
     > as ::simple_daemon::__private::TickReturn>::Error;
-    async fn tick(
-        &mut self,
-        __simple_daemon_ctx: &::simple_daemon::__private::Context,
-    ) -> ::core::result::Result<(), Self::Error> {
-        <Result<
-            (),
-            std::io::Error,
-        > as ::simple_daemon::__private::TickReturn>::into_result(
-            Poller::tick(self, __simple_daemon_ctx).await,
-        )
+    #[allow(refining_impl_trait)]
+    fn tick<'__simple_daemon_a, '__simple_daemon_b>(
+        &'__simple_daemon_a mut self,
+        __simple_daemon_ctx: &'__simple_daemon_b ::simple_daemon::__private::Context,
+    ) -> ::simple_daemon::__private::IntoResult<
+        impl ::core::future::Future<
+            Output = Result<(), std::io::Error>,
+        > + use<'__simple_daemon_a, '__simple_daemon_b>,
+    > {
+        ::simple_daemon::__private::IntoResult::new(async move {
+            Poller::tick(self, __simple_daemon_ctx).await
+        })
     }
     async fn on_stop(&mut self) {
         Poller::on_stop(self).await
