@@ -431,6 +431,22 @@ impl SimpleDaemon {
 
     /// What a tick that overruns its slot does to the next start; default [`Missed::Delay`]
     /// (the next tick starts at once and the grid starts again from there).
+    ///
+    /// With `interval = 1s` and a tick that ran 2.5 s, [`Missed::Skip`] starts the next one
+    /// at 3 s, on the original grid; see [`Missed`] for the others.
+    ///
+    /// ```
+    /// use simple_daemon::{Missed, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// let config = SimpleDaemon::new("Poller")
+    ///     .interval(Duration::from_secs(1))
+    ///     .missed(Missed::Skip)
+    ///     .config()?;
+    /// assert_eq!(config.missed(), Missed::Skip);
+    /// assert_eq!(SimpleDaemon::new("Poller").config()?.missed(), Missed::Delay);
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
     pub fn missed(mut self, missed: Missed) -> Self {
         self.missed = missed;
         self
@@ -442,6 +458,19 @@ impl SimpleDaemon {
     /// Each start is its slot (on the interval grid, at the `schedule`'s start time, or after
     /// a backoff) plus a fresh delay; the slots do not move, so the jitter never accumulates.
     /// The first tick is delayed too. A zero jitter means none.
+    ///
+    /// ```
+    /// use simple_daemon::SimpleDaemon;
+    /// use std::time::Duration;
+    ///
+    /// let config = SimpleDaemon::new("Poller")
+    ///     .interval(Duration::from_secs(60))
+    ///     .jitter(Duration::from_secs(10)) // each tick starts 0 to 10 s after its slot
+    ///     .config()?;
+    /// assert_eq!(config.jitter(), Some(Duration::from_secs(10)));
+    /// assert_eq!(SimpleDaemon::new("Poller").jitter(Duration::ZERO).config()?.jitter(), None);
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
     pub fn jitter(mut self, jitter: Duration) -> Self {
         self.jitter = (!jitter.is_zero()).then_some(jitter);
         self
@@ -451,13 +480,66 @@ impl SimpleDaemon {
     ///
     /// With [`OnError::Continue`], the next tick runs after a backoff that starts at the
     /// interval (1 s without one, or with a `schedule`) and doubles at each consecutive error,
-    /// up to [`max_backoff`](Self::max_backoff); a success resets it.
+    /// up to [`max_backoff`](Self::max_backoff); a success resets it. Each error is logged at
+    /// ERROR with the count of consecutive errors and the next attempt's time.
+    ///
+    /// A tick that fails twice, then succeeds: the daemon goes on (the retries come 10 ms then
+    /// 20 ms after the failed ticks), and stops itself after the success:
+    ///
+    /// ```
+    /// use simple_daemon::{Context, Daemon, Exit, OnError, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// struct Flaky { ticks: u32 }
+    ///
+    /// impl Daemon for Flaky {
+    ///     type Error = String;
+    ///     fn tick(&mut self, ctx: &Context) -> Result<(), String> {
+    ///         self.ticks += 1;
+    ///         if self.ticks <= 2 {
+    ///             return Err(format!("upstream down (try {})", self.ticks));
+    ///         }
+    ///         ctx.stop(); // done: a passive stop after this tick
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("on-error-doc-{}", std::process::id()));
+    /// let exit = SimpleDaemon::new("Flaky")
+    ///     .log_path(&dir)
+    ///     .interval(Duration::from_millis(10))
+    ///     .on_error(OnError::Continue)
+    ///     .run(Flaky { ticks: 0 });
+    /// assert_eq!(exit, Exit::Stopped);
+    /// let log = std::fs::read_to_string(dir.join("Flaky.log"))?;
+    /// assert!(log.contains("Tick failed (1 in a row): upstream down (try 1); next attempt in 0.010s"));
+    /// assert!(log.contains("Tick failed (2 in a row): upstream down (try 2); next attempt in 0.020s"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn on_error(mut self, on_error: OnError) -> Self {
         self.on_error = on_error;
         self
     }
 
     /// The longest backoff of [`OnError::Continue`]; default 5 minutes.
+    ///
+    /// With `interval = 10s` and `max_backoff = 30s`, consecutive errors wait 10 s, 20 s, 30 s,
+    /// 30 s, ...
+    ///
+    /// ```
+    /// use simple_daemon::{OnError, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// let config = SimpleDaemon::new("Poller")
+    ///     .interval(Duration::from_secs(10))
+    ///     .on_error(OnError::Continue)
+    ///     .max_backoff(Duration::from_secs(30))
+    ///     .config()?;
+    /// assert_eq!(config.max_backoff(), Duration::from_secs(30));
+    /// assert_eq!(SimpleDaemon::new("Poller").config()?.max_backoff(), Duration::from_secs(300));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
     pub fn max_backoff(mut self, max: Duration) -> Self {
         self.max_backoff = max;
         self
@@ -465,6 +547,36 @@ impl SimpleDaemon {
 
     /// With [`OnError::Continue`], end the daemon with exit status 1 after this many
     /// consecutive errors; default none (retry for ever).
+    ///
+    /// A tick that always fails, with `max_failures = 3`: the third error ends the run.
+    ///
+    /// ```
+    /// use simple_daemon::{Context, Daemon, Exit, OnError, SimpleDaemon};
+    /// use std::time::Duration;
+    ///
+    /// struct Down { ticks: u32 }
+    ///
+    /// impl Daemon for Down {
+    ///     type Error = &'static str;
+    ///     fn tick(&mut self, _ctx: &Context) -> Result<(), &'static str> {
+    ///         self.ticks += 1;
+    ///         Err("upstream down")
+    ///     }
+    /// }
+    ///
+    /// let dir = std::env::temp_dir().join(format!("max-failures-doc-{}", std::process::id()));
+    /// let exit = SimpleDaemon::new("Down")
+    ///     .log_path(&dir)
+    ///     .on_error(OnError::Continue)
+    ///     .max_backoff(Duration::from_millis(5))
+    ///     .max_failures(3)
+    ///     .run(Down { ticks: 0 });
+    /// assert_eq!(exit, Exit::Failed);
+    /// let log = std::fs::read_to_string(dir.join("Down.log"))?;
+    /// assert!(log.contains("Tick failed (3 in a row, max_failures = 3): upstream down"));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn max_failures(mut self, count: u32) -> Self {
         self.max_failures = Some(count);
         self

@@ -74,7 +74,19 @@ impl SimpleDaemon {
     /// The time zone of [`schedule`](Self::schedule), an IANA name (`"Europe/Berlin"`,
     /// `"America/New_York"`, `"UTC"`); default the local time. Feature `schedule`.
     ///
-    /// An unknown name is an [`Error::Setting`] for `timezone`.
+    /// An unknown name is an [`Error::Setting`] for `timezone`, as is a `timezone` without a
+    /// `schedule`.
+    ///
+    /// ```
+    /// use simple_daemon::SimpleDaemon;
+    ///
+    /// let nightly = SimpleDaemon::new("Nightly").schedule("0 3 * * *");
+    /// assert!(nightly.clone().timezone("America/New_York").config().is_ok());
+    /// let err = nightly.timezone("Europe/Berln").config().unwrap_err();
+    /// assert!(err.to_string().starts_with("invalid timezone \"Europe/Berln\""));
+    /// let err = SimpleDaemon::new("d").timezone("UTC").config().unwrap_err();
+    /// assert!(err.to_string().contains("which is not set"));
+    /// ```
     pub fn timezone(mut self, name: impl Into<String>) -> Self {
         self.timezone = Some(name.into());
         self
