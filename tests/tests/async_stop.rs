@@ -522,3 +522,150 @@ fn an_async_daemon_tells_systemd_ready_feeds_the_watchdog_between_ticks_and_says
         "{after:?}"
     );
 }
+
+#[test]
+fn a_passive_stop_during_an_async_new_lets_it_end_then_runs_no_tick() {
+    let d = start("pas-new", &[("SD_NEW", "sleep:600")]);
+    d.wait_line("new start");
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "Received 15 signal.",
+            "new end",
+            "new local dropped",
+            "on_stop ran",
+            "state dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "tick 1 start");
+    ends_gracefully(&log);
+}
+
+#[test]
+fn an_aggressive_stop_during_an_async_new_cancels_it_at_its_await() {
+    let d = start("agg-new", &[("SD_MODE", "aggressive"), ("SD_NEW", "sleep:60000")]);
+    d.wait_line("new start");
+    let (code, log) = d.stop_within(SIGTERM, AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "Received 15 signal.",
+            "new local dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "new end");
+    absent(&log, "tick 1 start");
+    absent(&log, "on_stop");
+    absent(&log, CANCEL_WARN);
+    ends_gracefully(&log);
+}
+
+#[test]
+fn a_second_signal_during_an_async_new_cancels_it_at_its_await() {
+    let d = start("pas-new-second", &[("SD_NEW", "sleep:60000")]);
+    d.wait_line("new start");
+    d.signal(SIGTERM);
+    d.wait_line("interrupted == True");
+    let (code, log) = d.stop_within(SIGINT, AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "Received 15 signal.",
+            "WARN - Second stop signal (2)",
+            "new local dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "new end");
+    absent(&log, "on_stop");
+    ends_gracefully(&log);
+}
+
+#[test]
+fn a_single_signal_lets_an_async_on_stop_run_to_its_end() {
+    let d = start(
+        "pas-on-stop",
+        &[("SD_INTERVAL_MS", "60000"), ("SD_ON_STOP", "sleep:500")],
+    );
+    d.wait_line("tick 1 end");
+    let sent = Instant::now();
+    d.signal(SIGTERM);
+    let (code, log) = d.exit();
+    assert_eq!(code, 0, "{log}");
+    assert!(
+        sent.elapsed() >= Duration::from_millis(500),
+        "on_stop's sleep was cut:\n{log}"
+    );
+    in_order(
+        &log,
+        &[
+            "Received 15 signal.",
+            "on_stop start",
+            "on_stop local dropped",
+            "on_stop ran",
+            "state dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    ends_gracefully(&log);
+}
+
+#[test]
+fn a_second_signal_during_an_async_on_stop_cancels_it_at_its_await() {
+    let d = start(
+        "pas-on-stop-second",
+        &[("SD_INTERVAL_MS", "60000"), ("SD_ON_STOP", "sleep:60000")],
+    );
+    d.wait_line("tick 1 end");
+    d.signal(SIGTERM);
+    d.wait_line("on_stop start");
+    let (code, log) = d.stop_within(SIGTERM, AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "on_stop start",
+            "WARN - Second stop signal (15)",
+            "on_stop local dropped",
+            "state dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "on_stop ran");
+    absent(&log, CANCEL_WARN);
+    ends_gracefully(&log);
+}
+
+#[test]
+fn stop_timeout_during_an_async_on_stop_cancels_it() {
+    let d = start(
+        "pas-on-stop-timeout",
+        &[
+            ("SD_INTERVAL_MS", "60000"),
+            ("SD_ON_STOP", "sleep:60000"),
+            ("SD_STOP_TIMEOUT_MS", "300"),
+        ],
+    );
+    d.wait_line("tick 1 end");
+    let (code, log) = d.stop_within(SIGTERM, Duration::from_millis(300) + AT_ONCE);
+    assert_eq!(code, 0, "{log}");
+    in_order(
+        &log,
+        &[
+            "on_stop start",
+            "WARN - stop_timeout of 300ms elapsed",
+            "on_stop local dropped",
+            "state dropped",
+            "Graceful Interrupt...",
+        ],
+    );
+    absent(&log, "on_stop ran");
+    ends_gracefully(&log);
+}

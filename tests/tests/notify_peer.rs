@@ -1055,3 +1055,27 @@ fn a_guard_that_asks_takes_each_reload_once_and_is_ready_after_it() {
     assert_sequence("guard asking reload_requested", &mut peer, &mut d, &expected);
     assert_eq!(read(&d.log).matches("reload taken").count(), 2);
 }
+
+#[test]
+fn status_from_an_async_tick_reaches_the_peer() {
+    let Some((dir, mut peer)) = setup("notify-async-status", false) else {
+        return;
+    };
+    let bin = env!("CARGO_BIN_EXE_async_daemon");
+    let envs = [("SD_TICK", "status"), ("SD_INTERVAL_MS", "100")];
+    let mut d = spawn_bin(bin, "AsyncDaemon", &dir, Some(&peer.address), &envs, None);
+    let pid = d.child.id();
+    let ready = peer.expect("READY=1", |t| t == "READY=1");
+    assert_from(&ready, pid);
+    // `ctx.status` from inside the tick future, then again from the next tick.
+    for n in 1..=2 {
+        let status = peer.expect("STATUS=polled", |t| t.starts_with("STATUS=polled"));
+        assert_from(&status, pid);
+        assert_eq!(status.text, format!("STATUS=polled {n}"));
+    }
+    kill(pid, libc::SIGTERM);
+    let stopping = peer.expect("STOPPING=1", |t| t == "STOPPING=1");
+    assert_from(&stopping, pid);
+    let status = exit_within(&mut d.child, Instant::now(), AT_ONCE);
+    assert_eq!(status.code(), Some(0), "{}", read(&d.log));
+}

@@ -7,7 +7,9 @@
 //! |---|---|---|
 //! | `SD_FORM` | `run` (`run_tokio`: the daemon builds the runtime), `awaited` (`run_async` inside the program's own runtime) | `run` |
 //! | `SD_FLAVOR` | `current_thread`, `multi_thread` | multi-thread |
-//! | `SD_TICK` | `quick`, `sleep:<ms>` (an async sleep), `await` (a 60 s async sleep, with a local whose `Drop` logs `tick local dropped`), `block` (a 60 s `std::thread::sleep`), `stopped` (`select!` of `Context::stopped()` and a 60 s sleep), `ctx_sleep` (60 s `Context::sleep_async`), `error:<n>`, `panic:<n>` | `quick` |
+//! | `SD_TICK` | `quick`, `sleep:<ms>` (an async sleep), `await` (a 60 s async sleep, with a local whose `Drop` logs `tick local dropped`), `block` (a 60 s `std::thread::sleep`), `stopped` (`select!` of `Context::stopped()` and a 60 s sleep), `ctx_sleep` (60 s `Context::sleep_async`), `status` (`Context::status("polled <n>")`), `error:<n>`, `panic:<n>` | `quick` |
+//! | `SD_NEW` | `sleep:<ms>`: an async `new` that logs `new start`, awaits that sleep holding a local whose `Drop` logs `new local dropped`, then logs `new end` | none (the state is given) |
+//! | `SD_ON_STOP` | `sleep:<ms>`: `on_stop` logs `on_stop start` and awaits that sleep holding a local whose `Drop` logs `on_stop local dropped` before `on_stop ran` | a `yield_now` |
 //! | `SD_SPAWN` | comma-separated, spawned by the first tick: `endless` (a task that loops forever, its `Drop` logs `endless task dropped`), `blocking` (`spawn_blocking` of a 1 h sleep), `panic` (a task that panics), `token` (a task that logs `task saw the token` once `Context::token()` is cancelled) | none |
 //!
 //! Each tick logs `tick <n> start` and `tick <n> end`; `on_stop` logs `on_stop ran`,
@@ -32,6 +34,7 @@ struct Worker {
     n: u64,
     tick: String,
     spawn: String,
+    on_stop_ms: Option<u64>,
     _noisy: Noisy,
 }
 
@@ -64,6 +67,7 @@ impl AsyncDaemon for Worker {
                 let slept = ctx.sleep_async(Duration::from_secs(60)).await;
                 info!("sleep_async returned {slept}");
             }
+            "status" => ctx.status(&format!("polled {n}")),
             "error" if n >= arg => return Err(format!("tick {n} could not reach the upstream")),
             "panic" if n >= arg => panic!("tick {n} found the queue corrupted"),
             _ => {}
@@ -73,7 +77,14 @@ impl AsyncDaemon for Worker {
     }
 
     async fn on_stop(&mut self) {
-        tokio::task::yield_now().await;
+        match self.on_stop_ms {
+            Some(ms) => {
+                info!("on_stop start");
+                let _local = Noisy("on_stop local");
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+            }
+            None => tokio::task::yield_now().await,
+        }
         info!("on_stop ran");
     }
 
@@ -132,7 +143,19 @@ fn main() -> Exit {
         n: 0,
         tick: env_var("SD_TICK").unwrap_or_else(|| "quick".into()),
         spawn: env_var("SD_SPAWN").unwrap_or_default(),
+        on_stop_ms: sleep_ms("SD_ON_STOP"),
         _noisy: Noisy("state field"),
+    };
+    let new_ms = sleep_ms("SD_NEW");
+    // The state, built by an async `new` when `SD_NEW` asks for one.
+    let new = move || async move {
+        if let Some(ms) = new_ms {
+            info!("new start");
+            let _local = Noisy("new local");
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            info!("new end");
+        }
+        Ok::<Worker, String>(worker)
     };
     if env_var("SD_FORM").as_deref() == Some("awaited") {
         let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
@@ -142,9 +165,14 @@ fn main() -> Exit {
                 return Exit::Failed;
             }
         };
-        let exit = rt.block_on(async { b.run_async(worker).await });
+        let exit = rt.block_on(async { b.run_async_with(new).await });
         info!("run_async returned");
         return exit;
     }
-    b.run_tokio(worker)
+    b.run_tokio_with(new)
+}
+
+/// The milliseconds of a `sleep:<ms>` variable.
+fn sleep_ms(var: &str) -> Option<u64> {
+    env_var(var)?.strip_prefix("sleep:")?.parse().ok()
 }
