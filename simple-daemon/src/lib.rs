@@ -212,10 +212,10 @@ mod lifecycle;
 mod logging;
 mod notify;
 mod pid1;
+mod print;
 mod schedule;
 mod signals;
 
-pub use cli::STOP_TIMEOUT_MARGIN;
 pub use config::{
     Config, Directives, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
     JSON_LOG_FORMAT, RUST_LOG,
@@ -225,6 +225,7 @@ pub use context::Context;
 pub use drive::tokio::{AsyncDaemon, Flavor, TASKS_WAIT};
 pub use drive::Running;
 pub use error::{Error, Exit, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, EXIT_PANIC, EXIT_USAGE};
+pub use print::STOP_TIMEOUT_MARGIN;
 pub use schedule::{Missed, OnError, DEFAULT_MAX_BACKOFF};
 
 /// The `log` crate, re-exported so a daemon depends on one crate: `simple_daemon::log::info!`.
