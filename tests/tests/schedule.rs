@@ -368,3 +368,75 @@ fn nightly_runs_once_at_the_first_occurrence_on_the_fall_back_day() {
         ["01:29:57 Next run: 2026-10-26 02:30:00 +01:00 (Europe/Berlin)"]
     );
 }
+
+/// A wall-clock step (an NTP step, a suspend and resume) under libfaketime, whose clock is set
+/// anew each time its timestamp file changes (`FAKETIME_TIMESTAMP_FILE`, `FAKETIME_NO_CACHE`):
+/// a step forward past a start time runs it once, at once (`missed = "delay"`); a step back
+/// over a start time that already ran does not run it again; the next start time is still
+/// found after the step back.
+#[test]
+fn a_wall_clock_step_forward_past_a_run_runs_it_once_and_back_over_it_runs_it_not_again() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let clock_dir = TempDir::new("step-clock");
+    let clock = clock_dir.path().join("faketime");
+    let set_clock = |t: &str| std::fs::write(&clock, format!("@2026-06-01 {t}\n")).expect("write the clock");
+    set_clock("11:59:50");
+    let clock_env = clock.to_string_lossy().into_owned();
+    let (mut d, log, _dir) = sched(
+        "step",
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAKETIME_TIMESTAMP_FILE", &clock_env),
+            ("FAKETIME_NO_CACHE", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("TZ", "UTC"),
+            ("SC_SCHEDULE", "0 * * * *"),
+            ("SC_TIMEZONE", "UTC"),
+        ],
+    );
+    let next_12 = "Next run: 2026-06-01 12:00:00 +00:00 (UTC)";
+    let next_13 = "Next run: 2026-06-01 13:00:00 +00:00 (UTC)";
+    assert!(wait_for_line(&log, next_12, PATIENCE), "{}", read(&log));
+    // Forward past 12:00: the run is noticed within the wall-clock step of a second, once.
+    let stepped = Instant::now();
+    set_clock("12:30:00");
+    assert!(wait_for_line(&log, next_13, PATIENCE), "{}", read(&log));
+    let noticed = stepped.elapsed();
+    assert!(
+        noticed < Duration::from_millis(2500),
+        "the step forward was noticed after {noticed:?}:\n{}",
+        read(&log)
+    );
+    // Back over 12:00, which already ran: the wall clock reads 12:00:00 again 1 s later; the
+    // daemon waits for 13:00 and runs nothing meanwhile.
+    set_clock("11:59:59");
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(lines_with(&log, " - tick ").len(), 1, "{}", read(&log));
+    // The next start is still found after the step back.
+    set_clock("12:59:59");
+    assert!(wait_for_line(&log, "tick 2 start", PATIENCE), "{}", read(&log));
+    std::thread::sleep(Duration::from_millis(300));
+    stop(&mut d.0);
+    let text = read(&log);
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains(" - Next run: ") || l.contains(" - tick "))
+        .map(|l| format!("{} {}", &l[11..19], l.rsplit(" - ").next().unwrap_or("")))
+        .collect();
+    for l in &lines {
+        eprintln!("{l}");
+    }
+    assert_eq!(
+        lines,
+        [
+            "11:59:50 Next run: 2026-06-01 12:00:00 +00:00 (UTC)",
+            "12:30:00 tick 1 start",
+            "12:30:00 Next run: 2026-06-01 13:00:00 +00:00 (UTC)",
+            "13:00:00 tick 2 start",
+            "13:00:00 Next run: 2026-06-01 14:00:00 +00:00 (UTC)",
+        ],
+        "{text}"
+    );
+}
