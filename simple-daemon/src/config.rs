@@ -239,6 +239,11 @@ impl SimpleDaemon {
     /// `RUST_LOG`, when set and not empty at start, replaces this; an invalid `RUST_LOG` is an
     /// [`Error::Setting`] for `RUST_LOG` (exit status 78).
     ///
+    /// The daemon's own lifecycle lines (the start lines, the seed's stop lines, `Reloaded`) have
+    /// the target `simple_daemon` and are logged at the default level but never less than
+    /// `info`, so `"warn"` keeps the operator's record of a start and a stop; a directive naming
+    /// that target (`simple_daemon=warn`, `simple_daemon=off`) filters them.
+    ///
     /// ```
     /// use simple_daemon::log::LevelFilter;
     /// use simple_daemon::SimpleDaemon;

@@ -429,7 +429,7 @@ impl Context {
             return;
         }
         // Logged before the stop is raised, so the line precedes every line of the stop.
-        log::info!("Stop requested by the daemon.");
+        crate::logging::lifecycle(log::Level::Info, format_args!("Stop requested by the daemon."));
         shared.raise(STOP);
         shared.announce_stopping();
     }

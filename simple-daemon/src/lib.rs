@@ -79,7 +79,8 @@
 //! - [`level`](SimpleDaemon::level) takes a level or filter directives (env_logger / `tracing`
 //!   `EnvFilter` syntax): `"info,hyper=warn,my_app::db=trace"`; `RUST_LOG`, when set and not
 //!   empty at start, replaces it (the start lines say `Log level: ... (from RUST_LOG)`), and an
-//!   invalid one is exit 78.
+//!   invalid one is exit 78. The daemon's lifecycle lines (target `simple_daemon`) are logged at
+//!   `info` at least whatever the default level; only `simple_daemon=<level>` filters them.
 //! - `log`'s key-values reach every sink: `simple_daemon::log::info!(user = 42, path = "/x";
 //!   "login")` is `... - INFO - login user=42 path="/x"` in the default format, `{fields}` places
 //!   them in a template.

@@ -91,7 +91,7 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -
     #[cfg(feature = "admin")]
     let admin = crate::admin::bind(config)?;
     let signals = signals::install()?;
-    log::info!("PID: {}", std::process::id());
+    logging::lifecycle(Level::Info, format_args!("PID: {}", std::process::id()));
     let (notify, warnings) = Notifier::from_env();
     for w in warnings {
         log::warn!("{w}");
@@ -129,20 +129,23 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -
         let _ = DRIVER.set(thread::current().id());
     }
     install_panic_hook();
-    log::info!("Mode: {}", config.mode);
-    log::info!(
-        "Log level: {}{}",
-        config.directives,
-        if config.from_rust_log {
-            " (from RUST_LOG)"
-        } else {
-            ""
-        }
+    logging::lifecycle(Level::Info, format_args!("Mode: {}", config.mode));
+    let from = if config.from_rust_log {
+        " (from RUST_LOG)"
+    } else {
+        ""
+    };
+    logging::lifecycle(
+        Level::Info,
+        format_args!("Log level: {}{from}", config.directives),
     );
     if let Some(l) = logging::global() {
-        log::info!("Logging to {}", l.file_path().display());
+        logging::lifecycle(
+            Level::Info,
+            format_args!("Logging to {}", l.file_path().display()),
+        );
         if let Some(note) = l.one_path() {
-            log::info!("{note}");
+            logging::lifecycle(Level::Info, format_args!("{note}"));
         }
     }
     let carried = config.stream || ((config.syslog || config.journal) && logging::is_journal(2));

@@ -58,7 +58,7 @@ pub(crate) fn spawn(
     mut on_event: impl FnMut(Event) + Send + 'static,
 ) -> Result<(), Error> {
     for signo in HANDLED {
-        log::debug!("Set signal handler: {signo}");
+        crate::logging::lifecycle(log::Level::Debug, format_args!("Set signal handler: {signo}"));
     }
     thread::Builder::new()
         .name("simple-daemon-signals".into())

@@ -135,6 +135,49 @@ fn rust_log_replaces_level_and_the_start_lines_say_so() {
 }
 
 #[test]
+fn a_quiet_default_keeps_the_lifecycle_lines_and_only_a_directive_naming_the_framework_hides_them() {
+    // `RUST_LOG=warn,...`: the user's INFO records and the libraries' are cut, the operator's
+    // record of the start and the stop is not (the start's DEBUG lines follow the default).
+    let dir = TempDir::new("slog-rustlog-warn");
+    let r = run(&dir, &[("RUST_LOG", "warn,slog_daemon=debug")]);
+    assert_eq!(r.status.code(), Some(0), "stderr: {}", r.stderr);
+    let m = messages(&r.log);
+    let pid = format!("PID: {}", r.pid);
+    for line in [
+        pid.as_str(),
+        "Log level: warn,slog_daemon=debug (from RUST_LOG)",
+        "Received 15 signal.",
+    ] {
+        assert!(m.contains(&line), "{line:?} missing from {}", r.log);
+    }
+    assert!(m.iter().any(|l| l.starts_with("Mode: ")), "{}", r.log);
+    assert!(m.iter().any(|l| l.starts_with("Logging to ")), "{}", r.log);
+    assert!(!r.log.contains("Set signal handler"), "{}", r.log);
+    assert!(
+        m.contains(&"slog_daemon debug") && !m.contains(&"slog_daemon trace"),
+        "{}",
+        r.log
+    );
+    assert!(
+        m.contains(&"hyper::client warn") && !m.contains(&"hyper::client info"),
+        "{}",
+        r.log
+    );
+
+    // A directive that names the framework's target decides for its lines.
+    let dir = TempDir::new("slog-rustlog-framework-off");
+    let r = run(&dir, &[("RUST_LOG", "warn,slog_daemon=debug,simple_daemon=off")]);
+    assert_eq!(r.status.code(), Some(0), "stderr: {}", r.stderr);
+    let m = messages(&r.log);
+    assert!(m.contains(&"slog_daemon debug"), "{}", r.log);
+    assert!(
+        !r.log.contains("PID: ") && !r.log.contains("Log level") && !r.log.contains("Received 15"),
+        "{}",
+        r.log
+    );
+}
+
+#[test]
 fn an_invalid_rust_log_is_a_configuration_error_in_one_sentence() {
     let dir = TempDir::new("slog-rustlog-bad");
     let r = run(&dir, &[("RUST_LOG", "info,hyper=loud")]);

@@ -146,7 +146,7 @@ fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
         loop {
             daemon.on_reload();
             shared.health.reloaded();
-            log::info!("Reloaded");
+            crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;
             }

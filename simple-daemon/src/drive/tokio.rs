@@ -475,7 +475,7 @@ async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool 
         loop {
             daemon.on_reload().await;
             shared.health.reloaded();
-            log::info!("Reloaded");
+            crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;
             }

@@ -16,7 +16,13 @@
 //!   is the `'static` module path (the macros' default), [`Filter::enabled_record`] keeps the
 //!   answer in a small per-thread cache keyed by the target's address;
 //! - [`Filter::max`] is the most verbose level any directive lets through, for
-//!   `log::set_max_level`, so a level no directive enables costs `log`'s callsite check alone.
+//!   `log::set_max_level`, so a level no directive enables costs `log`'s callsite check alone;
+//! - [`Filter::lifecycle`] is the level of the framework's own lifecycle lines (the start lines,
+//!   the seed's stop lines, `Reloaded`): the level of a directive naming the framework's target
+//!   `simple_daemon` when there is one (`simple_daemon=warn`, `simple_daemon=off`), else the
+//!   default level but never less verbose than `info`. `RUST_LOG=warn` thus keeps the operator's
+//!   record of a start and a stop (`Log level: warn (from RUST_LOG)` among it) and quiets the
+//!   rest; only a directive that names the framework silences it.
 
 use std::fmt;
 
@@ -79,6 +85,9 @@ impl fmt::Display for Directives {
     }
 }
 
+/// The target of the framework's lifecycle lines, which only a directive naming it filters.
+pub(crate) const LIFECYCLE_TARGET: &str = "simple_daemon";
+
 /// Slots of the per-thread cache of [`Filter::enabled_record`].
 const CACHE_SLOTS: usize = 16;
 
@@ -107,6 +116,8 @@ pub(crate) struct Filter {
     index: Box<[(u16, u16); 256]>,
     /// The most verbose level any directive enables.
     max: LevelFilter,
+    /// The level of the framework's lifecycle lines ([`Filter::lifecycle`]).
+    lifecycle: LevelFilter,
 }
 
 impl fmt::Debug for Filter {
@@ -185,17 +196,28 @@ impl Filter {
             }
         }
         let max = dirs.iter().map(|d| d.level).fold(default, Ord::max);
+        let lifecycle = dirs
+            .iter()
+            .find(|d| same(d.target.as_bytes(), LIFECYCLE_TARGET.as_bytes()))
+            .map_or(default.max(LevelFilter::Info), |d| d.level);
         Ok(Filter {
             default,
             dirs: dirs.into_boxed_slice(),
             index,
             max,
+            lifecycle,
         })
     }
 
     /// The most verbose level any directive lets through.
     pub(crate) fn max(&self) -> LevelFilter {
         self.max
+    }
+
+    /// The level of the framework's own lifecycle lines (target [`LIFECYCLE_TARGET`]): a
+    /// directive naming that target decides; without one, the default level, at least `info`.
+    pub(crate) fn lifecycle(&self) -> LevelFilter {
+        self.lifecycle
     }
 
     /// The level in force for `target`.
@@ -363,6 +385,22 @@ mod tests {
 
     fn f(s: &str) -> Filter {
         Filter::parse(s).expect("valid")
+    }
+
+    #[test]
+    fn lifecycle_lines_need_a_directive_naming_the_framework() {
+        assert_eq!(f("warn").lifecycle(), LevelFilter::Info);
+        assert_eq!(f("warn,my_app=debug").lifecycle(), LevelFilter::Info);
+        assert_eq!(f("debug").lifecycle(), LevelFilter::Debug);
+        assert_eq!(f("my_app").lifecycle(), LevelFilter::Info);
+        assert_eq!(f("info,simple_daemon=warn").lifecycle(), LevelFilter::Warn);
+        assert_eq!(f("trace,simple_daemon=off").lifecycle(), LevelFilter::Off);
+        // A module of the framework is not the framework's target.
+        assert_eq!(
+            f("warn,simple_daemon::signals=off").lifecycle(),
+            LevelFilter::Info
+        );
+        assert_eq!(f("error,simple_daemon=debug").lifecycle(), LevelFilter::Debug);
     }
 
     #[test]

@@ -80,8 +80,9 @@ const JOURNALD_DEV_LOG: &str = "/run/systemd/journal/dev-log";
 const FLUSH_EVERY: Duration = Duration::from_millis(100);
 /// How long the `atexit` flush waits for a sink another thread holds.
 const EXIT_FLUSH_WAIT: Duration = Duration::from_millis(500);
-/// The target of records made by the bounded path (they have no `log::Record`).
-const OWN_TARGET: &str = "simple_daemon";
+/// The target of the daemon's own lines (they have no `log::Record`): the lifecycle lines and
+/// the sinks' warnings.
+const OWN_TARGET: &str = filter::LIFECYCLE_TARGET;
 
 /// The process's logger: the sinks and how lines look.
 pub(crate) struct Logger {
@@ -277,6 +278,19 @@ pub(crate) fn lock_until<T>(m: &Mutex<T>, deadline: Option<Instant>) -> Option<M
                     thread::sleep(Duration::from_micros(200));
                 }
             }
+        }
+    }
+}
+
+/// Log one of the framework's lifecycle lines (start-up, stop, reload: the operator's record),
+/// under [`Filter::lifecycle`]: the default level does not hide them below `info`
+/// (`RUST_LOG=warn` keeps `Log level: warn (from RUST_LOG)`), a directive naming the target
+/// `simple_daemon` does. They bypass `log`'s max level, so a quiet default costs the user's
+/// records nothing.
+pub(crate) fn lifecycle(level: Level, args: fmt::Arguments<'_>) {
+    if let Some(l) = global() {
+        if level <= l.filter.lifecycle() {
+            l.own(level, args, None, To::All);
         }
     }
 }
@@ -496,10 +510,11 @@ impl Logger {
         self.own(level, format_args!("{text}"), deadline, to);
     }
 
-    /// Log without waiting longer than `deadline` for a sink another thread holds (that sink is
-    /// skipped). For the signal thread and the panic hook.
+    /// Log a lifecycle line (as [`lifecycle`] does) without waiting longer than `deadline` for a
+    /// sink another thread holds (that sink is skipped). For the signal thread and the panic
+    /// hook.
     pub(crate) fn log_bounded(&self, level: Level, args: fmt::Arguments<'_>, deadline: Instant) {
-        if self.filter.enabled(level, OWN_TARGET) {
+        if level <= self.filter.lifecycle() {
             self.own(level, args, Some(deadline), To::All);
         }
     }
