@@ -2,10 +2,12 @@
 //! machine drift cancels, printed as a markdown table of medians, min-max and ratios.
 //!
 //! Rows: start-up (exec to first log line, and to `READY=1`), idle RSS and threads, passive and
-//! aggressive stop latency, loop overhead per tick, and the logging rows of `log_throughput`.
+//! aggressive stop latency, loop overhead per tick; the same for async daemons against the bare
+//! tokio limit and tokio-graceful-shutdown ([`async_rows`], `bench_async`); the schedule's
+//! bookkeeping per tick ([`schedule_rows`]); and the logging rows of `log_throughput`.
 //! Anchors: the Python seed reference (`bench/seed/`), run with the real interpreter binary, and
 //! the bare limit (`bench_bare`). `cargo run` builds only this binary: it builds the ones it runs
-//! (`bench_ours`, `bench_bare`, `log_throughput`) itself first, with the same profile and target
+//! (`bench_ours`, `bench_bare`, `log_throughput`, `bench_async`) itself first, with the same profile and target
 //! directory (`cargo build -p simple-daemon-bench --bins`, a no-op when they are fresh).
 //!
 //! Options: `--runs N` (default 20), `--no-seed-passive` (skip the one ~60 s sample of the seed's
@@ -23,6 +25,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use simple_daemon_bench::proc_status;
+
+mod async_rows;
+mod schedule_rows;
 
 /// One implementation under measurement.
 #[derive(Clone, Copy, PartialEq)]
@@ -213,7 +218,7 @@ struct Row {
 }
 
 /// The binaries this one runs, built beside it.
-const SIBLINGS: [&str; 3] = ["bench_ours", "bench_bare", "log_throughput"];
+const SIBLINGS: [&str; 4] = ["bench_ours", "bench_bare", "log_throughput", "bench_async"];
 
 /// Build [`SIBLINGS`] with the profile and target directory this binary was built with: `cargo
 /// run -p simple-daemon-bench` builds only the binary it runs.
@@ -408,6 +413,8 @@ fn main() {
             ratio(&r.cols[0], &r.cols[2]),
         );
     }
+    let mut missing_async = async_rows::print(&bin_dir, &env.work, runs);
+    missing_async.extend(schedule_rows::print(runs, 10_000));
     if macro_cost {
         print_macro_cost(root);
     }
@@ -420,6 +427,7 @@ fn main() {
                 .map(|(i, name)| format!("{}: {name}", who[i].label()))
         })
         .collect();
+    missing.append(&mut missing_async);
     if logging {
         let lt = bin_dir.join("log_throughput");
         let mut cmd = Command::new(&lt);

@@ -284,7 +284,7 @@ pub mod __private {
     #[cfg(feature = "tokio")]
     pub use crate::drive::tokio::{AsyncDaemon, Flavor, FnAsyncDaemon, IntoResult};
     pub use crate::error::Exit;
-    pub use crate::schedule::{Missed, OnError};
+    pub use crate::schedule::{bookkeeping_cost, Missed, OnError};
     pub use crate::Daemon;
     pub use log::LevelFilter;
 

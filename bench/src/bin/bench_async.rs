@@ -1,4 +1,5 @@
-//! The async subjects of `async_stops`: one job, three implementations.
+//! The async subjects of the bench's async rows (`bench/src/async_rows.rs`): one job, three
+//! implementations.
 //!
 //! Usage: `bench_async ours|bare|tgs idle|busy|aggressive|blocking LOG_DIR`
 //!

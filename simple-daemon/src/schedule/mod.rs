@@ -370,6 +370,23 @@ impl Schedule {
     }
 }
 
+/// What the drivers' schedule bookkeeping costs per tick, on average over `ticks` successful
+/// ticks of `config`'s plan: [`Schedule::succeeded`] (for a calendar, computing the next start
+/// time) and one [`Wait::pending`], as a driver calls them between two ticks. The log lines they
+/// write are not part of it unless a logger is installed. Used by `bench/`; not public API.
+#[doc(hidden)]
+pub fn bookkeeping_cost(config: &Config, ticks: u32) -> Duration {
+    let mut schedule = Schedule::new(config);
+    let _ = schedule.first();
+    let started = Instant::now();
+    for _ in 0..ticks {
+        let now = Instant::now();
+        let wait = schedule.succeeded(now, now);
+        std::hint::black_box(wait.pending(now));
+    }
+    started.elapsed() / ticks.max(1)
+}
+
 /// The slot after `due` on the grid of `interval`, for a tick that ended at `end`.
 fn next_slot(due: Instant, interval: Duration, end: Instant, missed: Missed) -> Instant {
     let Some(next) = due.checked_add(interval) else {
