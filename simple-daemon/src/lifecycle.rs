@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 use log::Level;
 
 use crate::config::{Config, Mode};
-use crate::context::{Shared, CANCEL, RELOAD, STOP};
+use crate::context::{Context, Shared, CANCEL, RELOAD, STOP};
 use crate::error::{program, Error, Exit};
 use crate::health::{self, Health};
 use crate::logging;
@@ -75,6 +75,39 @@ pub(crate) fn fatal(args: fmt::Arguments<'_>) {
 /// Report a configuration error on stderr, in one sentence, and give the exit status for it.
 pub(crate) fn config_failure(e: &Error) -> Exit {
     e.report()
+}
+
+/// The start of a driver's run (`run`, `run_tokio`, `run_async`): [`startup`] and the daemon's
+/// [`Context`]. A failure is reported on stderr ([`config_failure`]) and its status is the
+/// run's exit.
+pub(crate) fn begin(config: &Config, cancellable: bool) -> Result<(Arc<Shared>, Context), Exit> {
+    let shared = startup(config, true, cancellable).map_err(|e| config_failure(&e))?;
+    let ctx = Context::new(Arc::clone(&shared));
+    Ok((shared, ctx))
+}
+
+/// What the daemon's `new` (a driver's `init`) returned: the state, once the daemon is told
+/// ready (`/readyz`, `READY=1`); or an error, logged at ERROR as `Start-up failed: ...`, whose
+/// [`Exit::Failed`] is the run's exit.
+pub(crate) fn built<D, E: fmt::Display>(shared: &Shared, state: Result<D, E>) -> Result<D, Exit> {
+    match state {
+        Ok(d) => {
+            shared.health.set_ready();
+            shared.announce_ready();
+            Ok(d)
+        }
+        Err(e) => {
+            fatal(format_args!("Start-up failed: {e}"));
+            Err(Exit::Failed)
+        }
+    }
+}
+
+/// A tick error that ends the run (with the schedule's note, empty for `on_error = "exit"`),
+/// logged at ERROR as `Tick failed...: ...`: the run's exit, [`Exit::Failed`].
+pub(crate) fn tick_failed<E: fmt::Display>((error, note): (E, String)) -> Exit {
+    fatal(format_args!("Tick failed{note}: {error}"));
+    Exit::Failed
 }
 
 /// Install logging, signals and the panic hook, and log the seed's start lines.

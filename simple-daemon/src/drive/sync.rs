@@ -14,13 +14,12 @@
 
 use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::{Config, SimpleDaemon};
 use crate::context::{Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
-use crate::lifecycle::{config_failure, fatal, finish_run, startup};
+use crate::lifecycle::{begin, built, config_failure, finish_run, tick_failed};
 use crate::schedule::{Failure, Schedule, Wait};
 use crate::Daemon;
 
@@ -76,30 +75,21 @@ where
     E: Display,
     F: FnOnce() -> Result<D, E>,
 {
-    let shared = match startup(&config, true, false) {
-        Ok(s) => s,
-        Err(e) => return config_failure(&e),
+    let (shared, ctx) = match begin(&config, false) {
+        Ok(run) => run,
+        Err(exit) => return exit,
     };
-    let ctx = Context::new(Arc::clone(&shared));
     let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
-        let mut daemon = match init() {
+        let mut daemon = match built(&shared, init()) {
             Ok(d) => d,
-            Err(e) => {
-                fatal(format_args!("Start-up failed: {e}"));
-                return Exit::Failed;
-            }
+            Err(exit) => return exit,
         };
-        shared.health.set_ready();
-        shared.announce_ready();
         match tick_loop(&shared, &ctx, &config, &mut daemon) {
             Ok(()) => {
                 daemon.on_stop();
                 Exit::Stopped
             }
-            Err((e, note)) => {
-                fatal(format_args!("Tick failed{note}: {e}"));
-                Exit::Failed
-            }
+            Err(e) => tick_failed(e),
         }
     }));
     finish_run(&shared, outcome.unwrap_or(Exit::Panicked))

@@ -33,7 +33,6 @@ use std::fmt::Display;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -44,7 +43,7 @@ use ::tokio_util::sync::CancellationToken;
 use crate::config::{Config, SimpleDaemon};
 use crate::context::{far_future, Context, Listener, Shared, CANCEL, RELOAD, STOP};
 use crate::error::{Error, Exit};
-use crate::lifecycle::{bound_rest, config_failure, fatal, finish_run, startup, END_WAIT};
+use crate::lifecycle::{begin, bound_rest, built, config_failure, finish_run, tick_failed, END_WAIT};
 use crate::schedule::{Failure, Schedule, Wait};
 
 /// How long the end of an async daemon waits for what is left on the runtime once the daemon's
@@ -202,11 +201,10 @@ impl SimpleDaemon {
             Ok(rt) => rt,
             Err(e) => return config_failure(&e),
         };
-        let shared = match startup(&config, true, true) {
-            Ok(s) => s,
-            Err(e) => return config_failure(&e),
+        let (shared, ctx) = match begin(&config, true) {
+            Ok(run) => run,
+            Err(exit) => return exit,
         };
-        let ctx = Context::new(Arc::clone(&shared));
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| {
             runtime.block_on(drive(&shared, &ctx, &config, init))
         }));
@@ -293,11 +291,10 @@ impl SimpleDaemon {
             Ok(c) => c,
             Err(e) => return config_failure(&e),
         };
-        let shared = match startup(&config, true, true) {
-            Ok(s) => s,
-            Err(e) => return config_failure(&e),
+        let (shared, ctx) = match begin(&config, true) {
+            Ok(run) => run,
+            Err(exit) => return exit,
         };
-        let ctx = Context::new(Arc::clone(&shared));
         let outcome = CatchUnwind(pin!(drive(&shared, &ctx, &config, init))).await;
         shared.mark_user_code_over();
         let exit = outcome.unwrap_or(Exit::Panicked);
@@ -403,24 +400,16 @@ where
     let tokens = tokens(shared);
     let exit = {
         let work = pin!(async {
-            let mut daemon = match init().await {
+            let mut daemon = match built(shared, init().await) {
                 Ok(d) => d,
-                Err(e) => {
-                    fatal(format_args!("Start-up failed: {e}"));
-                    return Exit::Failed;
-                }
+                Err(exit) => return exit,
             };
-            shared.health.set_ready();
-            shared.announce_ready();
             match tick_loop(shared, tokens, ctx, config, &mut daemon).await {
                 Ok(()) => {
                     daemon.on_stop().await;
                     Exit::Stopped
                 }
-                Err((e, note)) => {
-                    fatal(format_args!("Tick failed{note}: {e}"));
-                    Exit::Failed
-                }
+                Err(e) => tick_failed(e),
             }
         });
         ::tokio::select! {
