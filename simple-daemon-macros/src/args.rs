@@ -27,6 +27,8 @@ pub(crate) mod kw {
     syn::custom_keyword!(buffered);
     syn::custom_keyword!(max_log_size);
     syn::custom_keyword!(max_log_files);
+    syn::custom_keyword!(rotate_every);
+    syn::custom_keyword!(compress);
     syn::custom_keyword!(stop_timeout);
     syn::custom_keyword!(watchdog);
     syn::custom_keyword!(schedule);
@@ -57,6 +59,8 @@ pub(crate) const KEYS: &[&str] = &[
     "buffered",
     "max_log_size",
     "max_log_files",
+    "rotate_every",
+    "compress",
     "stop_timeout",
     "watchdog",
     "schedule",
@@ -86,6 +90,10 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("stdout", "stream"),
     ("max_size_byte_log", "max_log_size"),
     ("max_count_file_rotation", "max_log_files"),
+    ("rotation", "rotate_every"),
+    ("rotate", "rotate_every"),
+    ("when", "rotate_every"),
+    ("gzip", "compress"),
     ("timeout", "stop_timeout"),
     ("format", "log_format"),
     ("path", "log_path"),
@@ -156,6 +164,13 @@ pub(crate) enum LevelSpec {
     Directives(String),
 }
 
+/// `rotate_every = "..."`: a `simple_daemon::RotateEvery` variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RotateEvery {
+    Hour,
+    Day,
+}
+
 /// The parsed and checked arguments. Durations are in milliseconds, sizes in bytes.
 #[derive(Default)]
 pub(crate) struct Args {
@@ -172,6 +187,8 @@ pub(crate) struct Args {
     pub(crate) buffered: Option<(bool, Span)>,
     pub(crate) max_log_size: Option<(u64, Span)>,
     pub(crate) max_log_files: Option<(u64, Span)>,
+    pub(crate) rotate_every: Option<(RotateEvery, Span)>,
+    pub(crate) compress: Option<(bool, Span)>,
     pub(crate) stop_timeout: Option<(u64, Span)>,
     pub(crate) watchdog: Option<(u64, Span)>,
     pub(crate) schedule: Option<(String, Span)>,
@@ -325,6 +342,27 @@ impl Args {
             "max_log_files" => {
                 let n = count(key, value)?;
                 store(&mut self.max_log_files, key, n)
+            }
+            "rotate_every" => {
+                const WORDS: &[&str] = &["1h", "1d"];
+                let (s, lit) = string(key, value, "rotate_every = \"1d\" (1h, 1d)")?;
+                let v = match s.as_str() {
+                    "1h" => RotateEvery::Hour,
+                    "1d" => RotateEvery::Day,
+                    _ => return Err(word_error(&lit, "rotate_every", &s, WORDS)),
+                };
+                store(&mut self.rotate_every, key, v)
+            }
+            "compress" => {
+                let on = flag(key, value)?;
+                if !cfg!(feature = "compress") {
+                    return Err(syn::Error::new(
+                        span,
+                        "`compress` needs the feature `compress` of simple-daemon: \
+                         simple-daemon = { version = \"0.1\", features = [\"compress\"] }",
+                    ));
+                }
+                store(&mut self.compress, key, on)
             }
             "stop_timeout" => {
                 let ms = duration(key, value, "stop_timeout = \"30s\"")?;
@@ -481,6 +519,8 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         buffered,
         max_log_size,
         max_log_files,
+        rotate_every,
+        compress,
         stop_timeout,
         watchdog,
         schedule,
@@ -571,6 +611,15 @@ fn word_error(lit: &LitStr, key: &str, s: &str, words: &[&str]) -> syn::Error {
         ("fail", "exit"),
         ("catch_up", "burst"),
         ("catchup", "burst"),
+        ("hourly", "1h"),
+        ("daily", "1d"),
+        ("midnight", "1d"),
+        ("h", "1h"),
+        ("d", "1d"),
+        ("1hour", "1h"),
+        ("1day", "1d"),
+        ("60m", "1h"),
+        ("24h", "1d"),
     ];
     let lower = s.to_lowercase();
     let meant = MEANINGS

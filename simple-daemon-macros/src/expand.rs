@@ -16,7 +16,7 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::Type;
 
-use crate::args::{Args, Errors, Flavor, Level, LevelSpec, Missed, Mode, OnError};
+use crate::args::{Args, Errors, Flavor, Level, LevelSpec, Missed, Mode, OnError, RotateEvery};
 use crate::item::{self, Item};
 use crate::valid::{self, Plan, State, Tick};
 
@@ -343,6 +343,16 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
     if let Some((count, _)) = &args.max_log_files {
         let n = Literal::u64_unsuffixed(*count);
         chain.extend(quote!(.max_log_files(#n)));
+    }
+    if let Some((every, _)) = &args.rotate_every {
+        let variant = match every {
+            RotateEvery::Hour => quote!(Hour),
+            RotateEvery::Day => quote!(Day),
+        };
+        chain.extend(quote!(.rotate_every(#p::RotateEvery::#variant)));
+    }
+    if let Some((on, _)) = &args.compress {
+        chain.extend(quote!(.compress(#on)));
     }
     if let Some((ms, _)) = &args.stop_timeout {
         let d = duration(*ms);

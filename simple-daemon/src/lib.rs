@@ -218,8 +218,8 @@ mod schedule;
 mod signals;
 
 pub use config::{
-    Config, Directives, Mode, SimpleDaemon, DEFAULT_LOG_FORMAT, DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE,
-    JSON_LOG_FORMAT, RUST_LOG,
+    Config, Directives, Mode, ParseRotateEveryError, RotateEvery, SimpleDaemon, DEFAULT_LOG_FORMAT,
+    DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE, JSON_LOG_FORMAT, RUST_LOG,
 };
 pub use context::Context;
 #[cfg(feature = "tokio")]
@@ -279,7 +279,7 @@ pub trait Daemon {
 /// Used by the code `#[daemon]` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::config::{Mode, SimpleDaemon};
+    pub use crate::config::{Mode, RotateEvery, SimpleDaemon};
     pub use crate::context::Context;
     #[cfg(feature = "tokio")]
     pub use crate::drive::tokio::{AsyncDaemon, Flavor, FnAsyncDaemon, IntoResult};

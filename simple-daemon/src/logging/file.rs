@@ -21,6 +21,12 @@
 //! - rotation ([`super::rotate`]) happens before a record that would pass the size limit, under
 //!   this sink's lock and the directory lock (below), which are held for the look at the file,
 //!   the renames and the open of the new file only;
+//! - with [`rotate_every`](crate::SimpleDaemon::rotate_every), a record whose time has reached
+//!   the next local hour or midnight boundary ([`rotate::TimeRotation`]) rotates the file first,
+//!   under the same locks; per record this costs one integer comparison against the record's
+//!   time, which the logger read anyway (no system call). A writer that finds, under the
+//!   directory lock, that the path names a file opened after the boundary (another writer
+//!   rotated it already) does not rotate it again; an empty file is not rotated;
 //! - several processes may write one file (systemd template units `worker@1`, `worker@2`):
 //!   every rotation is decided under an advisory `flock(LOCK_EX)` on the log DIRECTORY (a
 //!   directory is never rotated, so every writer locks the same inode whatever renames happened;
@@ -67,11 +73,15 @@ use std::time::{Duration, Instant};
 
 use log::Level;
 
+use chrono::Local;
+
 use crate::config::Config;
 use crate::error::Error;
 
+use super::compress::Compressor;
+use super::format::Now;
 use super::lock_until;
-use super::rotate::{self, Problems};
+use super::rotate::{self, Problems, TimeRotation};
 
 /// How long [`FileSink::reopen`] waits for a writer that holds the file.
 const REOPEN_WAIT: Duration = Duration::from_millis(500);
@@ -279,6 +289,8 @@ pub(crate) struct FileSink {
     max: u64,
     backups: usize,
     buffered: bool,
+    /// The gzip thread's queue (feature `compress`), when `compress` is on.
+    compressor: Option<Compressor>,
     state: Mutex<State>,
 }
 
@@ -290,6 +302,11 @@ struct State {
     size: u64,
     /// The highest backup number that may exist.
     top: usize,
+    /// The rotation by time, when `rotate_every` is set.
+    timed: Option<TimeRotation>,
+    /// The earliest time (ms since the epoch) the file in use may have records from: its
+    /// modification time when it was not empty at start, else when it was opened.
+    since: i64,
     /// The log directory, whose `flock` is the cross-process rotation lock; `None` when it
     /// cannot be opened (then rotation is safe within this process only).
     dir: Option<Arc<File>>,
@@ -333,7 +350,7 @@ pub(crate) struct Note {
 }
 
 /// `(st_dev, st_ino)` of an open file or a path's metadata.
-fn id_of(m: &fs::Metadata) -> (u64, u64) {
+pub(super) fn id_of(m: &fs::Metadata) -> (u64, u64) {
     (m.dev(), m.ino())
 }
 
@@ -360,7 +377,7 @@ fn at_path(path: &Path, id: (u64, u64)) -> AtPath {
 }
 
 /// Open the directory of `path` for the rotation lock.
-fn open_dir(path: &Path) -> Option<Arc<File>> {
+pub(super) fn open_dir(path: &Path) -> Option<Arc<File>> {
     let dir = path.parent()?;
     OpenOptions::new()
         .read(true)
@@ -386,6 +403,12 @@ fn open_again(path: &Path) -> io::Result<File> {
     }
 }
 
+/// `t` in milliseconds since the epoch (0 before it).
+fn millis(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// The records a deleted file got after byte `from`, read back through `/proc/self/fd` (at
 /// most [`RECOVER_MAX`] bytes, cut after the last whole record); `None` when that cannot be read.
 fn recover_tail(file: &File, from: u64) -> Option<Vec<u8>> {
@@ -402,11 +425,11 @@ fn recover_tail(file: &File, from: u64) -> Option<Vec<u8>> {
 /// A directory is never rotated, so every writer of the file locks the same inode, whatever
 /// renames happened. Without a directory fd, or where `flock` fails (some network file
 /// systems), it holds nothing.
-struct DirLock(Option<Arc<File>>);
+pub(super) struct DirLock(Option<Arc<File>>);
 
 impl DirLock {
     /// Take the lock; with a `deadline`, try until then only (and hold nothing after).
-    fn take(dir: Option<Arc<File>>, deadline: Option<Instant>) -> DirLock {
+    pub(super) fn take(dir: Option<Arc<File>>, deadline: Option<Instant>) -> DirLock {
         let Some(dir) = dir else {
             return DirLock(None);
         };
@@ -455,20 +478,35 @@ impl FileSink {
         let id = meta.as_ref().map_or((0, 0), id_of);
         let top = rotate::highest_backup(&path, cfg.max_log_files);
         let dir = open_dir(&path);
+        let now = Now::get().epoch_millis();
+        let since = match meta.as_ref().and_then(|m| m.modified().ok()) {
+            Some(t) if size > 0 => millis(t).min(now),
+            _ => now,
+        };
+        let compressor = if cfg.compress {
+            Compressor::start(&path, cfg.max_log_files)
+        } else {
+            None
+        };
         Ok(FileSink {
             path,
             max: cfg.max_log_size,
             backups: cfg.max_log_files,
             buffered: cfg.buffered,
+            compressor,
             state: Mutex::new(State {
                 file,
                 id,
                 size,
                 top,
+                timed: cfg
+                    .rotate_every
+                    .map(|every| TimeRotation::new(every, since, &Local)),
+                since,
                 dir,
                 shared: false,
                 alone_after: i64::MIN,
-                watch_until: super::format::Now::get().epoch_millis().saturating_add(SHARED_MS),
+                watch_until: now.saturating_add(SHARED_MS),
                 looked_at: i64::MIN,
                 since_look: 0,
                 records_since_look: 0,
@@ -518,6 +556,9 @@ impl FileSink {
             if due {
                 self.look(st, ms);
             }
+        }
+        if st.timed.is_some_and(|t| ms >= t.next()) {
+            self.rotate_by_time(st, ms, deadline);
         }
         // With another writer, in the last sixteenth before the limit, or when our count says
         // the limit is reached: decide under the directory lock, on the real size of the file
@@ -599,6 +640,26 @@ impl FileSink {
         st.records_since_look = 0;
     }
 
+    /// A record at `ms` reached the time boundary: rotate, under the directory lock, unless
+    /// the file is empty or began after the boundary (another writer rotated it already, as
+    /// the look under the lock shows); the next boundary is the first after `ms`.
+    fn rotate_by_time(&self, st: &mut State, ms: i64, deadline: Option<Instant>) {
+        let Some(boundary) = st.timed.map(|t| t.next()) else {
+            return;
+        };
+        st.drain();
+        {
+            let _held = DirLock::take(st.dir.clone(), deadline);
+            self.look(st, ms);
+            if st.size > 0 && st.since < boundary {
+                self.rotate(st);
+            }
+        }
+        if let Some(t) = &mut st.timed {
+            t.passed(ms, &Local);
+        }
+    }
+
     /// [`Self::follow`], its warning or its failure (once) noted for the logger.
     fn follow_noting(&self, st: &mut State, deleted: bool) {
         match self.follow(st, deleted) {
@@ -664,6 +725,7 @@ impl FileSink {
         st.id = meta.as_ref().map_or((0, 0), id_of);
         st.len_at_look = st.size;
         st.file = f;
+        st.since = Now::get().epoch_millis();
         st.reported_path = false;
         // The directory may be new (it was removed), and logrotate or another writer may have
         // made or removed backups.
@@ -682,8 +744,12 @@ impl FileSink {
             match open_nofollow(&self.path) {
                 Ok(f) => {
                     let top = st.top;
+                    let rotated = st.id;
                     self.switch_to(st, f);
                     st.top = top;
+                    if let Some(c) = &self.compressor {
+                        c.rotated(rotated);
+                    }
                 }
                 Err(e) => {
                     // Go on in the renamed file; try again at the next rotation.

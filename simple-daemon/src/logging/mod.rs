@@ -34,18 +34,23 @@
 //!   journal as fields of the entry.
 //!
 //! Modules: [`filter`] (directives), [`record`] (the record and its typed fields),
-//! [`format`](mod@format) (text and JSON templates, cached time stamps), [`rotate`] (the rotation rule),
-//! [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
+//! [`format`](mod@format) (text and JSON templates, cached time stamps), [`rotate`] (the rotation rules, by size and by time),
+//! `compress` (gzip of rotated files on a background thread, feature `compress`), [`file`](mod@file) (location, safe open, the file sink), [`stdout`] (journal prefix), [`syslog`]
 //! (RFC 3164), [`journal`] (journald's native protocol), [`dgram`] (the bounded, reconnecting
 //! datagram sender both use).
 
+#[cfg(feature = "compress")]
+mod compress;
+#[cfg(not(feature = "compress"))]
+#[path = "compress_off.rs"]
+mod compress;
 mod dgram;
 mod file;
 pub(crate) mod filter;
 pub(crate) mod format;
 mod journal;
 pub(crate) mod record;
-mod rotate;
+pub(crate) mod rotate;
 mod stdout;
 mod syslog;
 #[cfg(feature = "tracing")]

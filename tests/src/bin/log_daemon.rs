@@ -8,6 +8,8 @@
 //! | `SD_LOG_NAME` | `log_name` | `logd.log` |
 //! | `SD_MAX_SIZE`, `SD_MAX_FILES` | `max_log_size`, `max_log_files` | 1 MiB, 2 |
 //! | `SD_BUFFERED` | set to `1`: `buffered` | off |
+//! | `SD_ROTATE_EVERY` | `rotate_every` (`1h`, `1d`) | none |
+//! | `SD_COMPRESS` | set: `compress` | off |
 //! | `SD_SYSLOG_SOCKET` | turns `syslog` on, at this socket | off |
 //! | `SD_FORMAT` | `log_format` | the seed's |
 //! | `SD_THREADS`, `SD_LINES` | threads started by `new()`, each logging `t<t> i<i> ...` lines | 0, 0 |
@@ -94,6 +96,12 @@ fn main() -> Exit {
     }
     if let Some(n) = env_num("SD_MAX_FILES") {
         b = b.max_log_files(n);
+    }
+    if let Some(every) = env_var("SD_ROTATE_EVERY").and_then(|e| e.parse().ok()) {
+        b = b.rotate_every(every);
+    }
+    if env_var("SD_COMPRESS").is_some() {
+        b = b.compress(true);
     }
     if let Some(sock) = env_var("SD_SYSLOG_SOCKET") {
         b = b.syslog(true).syslog_socket(sock);
