@@ -100,7 +100,24 @@ fn continue_backs_off_doubling_and_a_success_resets_it() {
     let s = starts(&log, 7);
     let gaps: Vec<i64> = s.windows(2).map(|w| w[1] - w[0]).collect();
     eprintln!("backoff gaps (ms): {gaps:?}");
-    assert_near("gaps", &gaps, &[300, 600, 1200, 300, 300, 300], &log);
+    // When each tick is due: a backoff counts from the failed tick's end (these ticks are
+    // quick: its start), a success resumes the grid from the slot the successful tick was due
+    // at, so a late start of tick 4 or 6 (a loaded machine) shortens the next gap rather than
+    // shifting the grid.
+    let steps: [(bool, i64); 6] = [
+        (false, 300),
+        (false, 600),
+        (false, 1200),
+        (true, 300),
+        (false, 300),
+        (true, 300),
+    ];
+    let mut due = vec![s[0]];
+    for (k, (succeeded, wait)) in steps.iter().enumerate() {
+        let from = if *succeeded { due[k] } else { s[k] };
+        due.push(from + wait);
+    }
+    assert_near("starts", &offsets(&s), &offsets(&due), &log);
     // The whole sequence: 3000 ms on the schedule.
     let total = s[6] - s[0];
     assert!(
