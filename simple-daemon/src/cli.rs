@@ -1,9 +1,9 @@
 //! The generated binary's command line.
 //!
-//! Promises: without arguments the daemon runs; `--print-systemd-unit` prints a ready unit made
-//! from the code's own configuration ([`Config::systemd_unit`], in [`print`](crate::print))
-//! and exits 0; `--help` (`-h`) and
-//! `--version` (`-V`) print and exit 0; anything else is a usage error: one sentence on stderr
+//! Promises: without arguments the daemon runs; `--print-systemd-unit` and `--print-kubernetes`
+//! print a ready unit or Deployment made from the code's own configuration
+//! ([`Config::systemd_unit`], [`Config::kubernetes_manifest`], in `print/`) and exit 0;
+//! `--help` (`-h`) and `--version` (`-V`) print and exit 0; anything else is a usage error: one sentence on stderr
 //! and exit status 64 ([`Exit::Usage`]), before any log file is opened or any tick runs.
 
 use std::ffi::OsString;
@@ -19,6 +19,7 @@ use crate::print::timespan;
 pub(crate) enum Command {
     Run,
     PrintUnit,
+    PrintKubernetes,
     Help,
     Version,
 }
@@ -31,11 +32,12 @@ pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command,
     };
     let cmd = match first.to_str() {
         Some("--print-systemd-unit") => Command::PrintUnit,
+        Some("--print-kubernetes") => Command::PrintKubernetes,
         Some("--help" | "-h") => Command::Help,
         Some("--version" | "-V") => Command::Version,
         _ => {
             return Err(format!(
-                "unknown argument {:?}: this daemon takes no arguments to run, or one of --print-systemd-unit, --help, --version",
+                "unknown argument {:?}: this daemon takes no arguments to run, or one of --print-systemd-unit, --print-kubernetes, --help, --version",
                 first.to_string_lossy()
             ))
         }
@@ -78,6 +80,7 @@ pub(crate) fn main(builder: &SimpleDaemon, run: impl FnOnce(&SimpleDaemon) -> Ex
                 return Exit::Failed;
             }
         },
+        Command::PrintKubernetes => print!("{}", config.kubernetes_manifest()),
         Command::Run => {}
     }
     Exit::Stopped
@@ -96,7 +99,10 @@ fn help(config: &Config, prog: &str) -> String {
     let name = config.name();
     let _ = writeln!(h, "{}: a daemon built with simple-daemon.", name_version(config));
     let _ = writeln!(h);
-    let _ = writeln!(h, "Usage: {prog} [--print-systemd-unit | --help | --version]");
+    let _ = writeln!(
+        h,
+        "Usage: {prog} [--print-systemd-unit | --print-kubernetes | --help | --version]"
+    );
     let _ = writeln!(h);
     let every = match config.interval() {
         Some(i) => format!("ticks every {}", timespan(i)),
@@ -115,6 +121,10 @@ fn help(config: &Config, prog: &str) -> String {
     let _ = writeln!(
         h,
         "  --print-systemd-unit  print a systemd unit (Type=notify) that runs this binary, and exit"
+    );
+    let _ = writeln!(
+        h,
+        "  --print-kubernetes    print a Kubernetes Deployment (probes, grace period) for this daemon, and exit"
     );
     let _ = writeln!(h, "  -h, --help            print this help, and exit");
     let _ = writeln!(h, "  -V, --version         print the version, and exit");
@@ -182,8 +192,8 @@ impl SimpleDaemon {
     /// The generated binary's `main`: the command line, then [`run_with`](Self::run_with)`(init)`.
     ///
     /// Without arguments the daemon runs. `--help` (`-h`), `--version` (`-V`, with
-    /// [`version`](Self::version)) and `--print-systemd-unit` ([`Config::systemd_unit`]) print
-    /// and exit 0; any other argument is one sentence on stderr and [`Exit::Usage`] (64), before
+    /// [`version`](Self::version)), `--print-systemd-unit` ([`Config::systemd_unit`]) and
+    /// `--print-kubernetes` ([`Config::kubernetes_manifest`]) print and exit 0; any other argument is one sentence on stderr and [`Exit::Usage`] (64), before
     /// any log file is opened. It is what `#[daemon]` expands to, so a daemon whose type lives in
     /// a library (where `tests/` and other binaries can use it) keeps the same binary:
     ///
@@ -234,6 +244,7 @@ mod tests {
     fn parses_each_option_and_rejects_the_rest() {
         assert_eq!(parse(args(&[])), Ok(Command::Run));
         assert_eq!(parse(args(&["--print-systemd-unit"])), Ok(Command::PrintUnit));
+        assert_eq!(parse(args(&["--print-kubernetes"])), Ok(Command::PrintKubernetes));
         assert_eq!(parse(args(&["-h"])), Ok(Command::Help));
         assert_eq!(parse(args(&["--version"])), Ok(Command::Version));
         let unknown = parse(args(&["--verbose"])).expect_err("--verbose is not an option");

@@ -1,12 +1,14 @@
 //! What the daemon prints to be installed: the systemd unit (`--print-systemd-unit`,
-//! [`Config::systemd_unit`](crate::Config::systemd_unit)), each made from the code's own
-//! configuration.
+//! [`Config::systemd_unit`](crate::Config::systemd_unit)) and the Kubernetes Deployment
+//! (`--print-kubernetes`, [`Config::kubernetes_manifest`](crate::Config::kubernetes_manifest)),
+//! each made from the code's own configuration.
 //!
 //! Promises: the printing reads the [`Config`](crate::Config) only (no file, no environment
 //! but the binary's own path), so the same configuration prints the same text.
 
 use std::time::Duration;
 
+mod kubernetes;
 mod systemd;
 
 pub use systemd::STOP_TIMEOUT_MARGIN;
