@@ -108,7 +108,9 @@ fn probes_and_metrics_over_http() {
         "process_cpu_seconds_total{daemon=\"AdminDaemon\"}",
         "process_open_fds{daemon=\"AdminDaemon\"}",
         "process_start_time_seconds{daemon=\"AdminDaemon\"}",
-        "admin_daemon_ticks_seen_total ",
+        // The user's own metrics carry the daemon's label too.
+        "admin_daemon_ticks_seen_total{daemon=\"AdminDaemon\"} ",
+        "admin_daemon_ticks_by_kind_total{daemon=\"AdminDaemon\",kind=\"plain\"} ",
     ] {
         assert!(page.contains(name), "no {name} in\n{page}");
     }
@@ -342,31 +344,10 @@ fn a_real_prometheus_scrapes_the_daemon() {
         return;
     }
     let d = Admin::start("admin-prom", &[("SD_INTERVAL_MS", "20")]);
-    let dir = TempDir::new("prometheus");
-    let web = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let web_addr = web.local_addr().expect("addr");
-    drop(web);
-    let conf = dir.path().join("p.yml");
-    std::fs::write(
-        &conf,
-        format!(
-            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{}']\n",
-            d.addr
-        ),
-    )
-    .expect("config");
-    let prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", conf.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={web_addr}"))
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("prom.log")).expect("log"))
-        .spawn()
-        .expect("spawn prometheus");
-    let _prom = Reap(prom);
+    let (_prom, web_addr, dir) = prometheus(&format!(
+        "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['{}']\n",
+        d.addr
+    ));
     let query = "/api/v1/query?query=simple_daemon_ticks_total%7Bresult%3D%22ok%22%7D";
     let mut last = String::new();
     let found = wait_until(Duration::from_secs(60), || {
@@ -385,4 +366,82 @@ fn a_real_prometheus_scrapes_the_daemon() {
     assert_eq!(v["status"], "success");
     let targets = get(web_addr, "/api/v1/targets").1;
     assert!(targets.contains("\"health\":\"up\""), "{targets}");
+}
+
+/// A real Prometheus on loopback with this configuration: (the process, its web address, its
+/// directory, where `prom.log` is its stderr).
+fn prometheus(conf_text: &str) -> (Reap, SocketAddr, TempDir) {
+    let dir = TempDir::new("prometheus");
+    let web = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let web_addr = web.local_addr().expect("addr");
+    drop(web);
+    let conf = dir.path().join("p.yml");
+    std::fs::write(&conf, conf_text).expect("config");
+    let prom = Command::new("prometheus")
+        .arg(format!("--config.file={}", conf.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={web_addr}"))
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("prom.log")).expect("log"))
+        .spawn()
+        .expect("spawn prometheus");
+    (Reap(prom), web_addr, dir)
+}
+
+/// The README's Prometheus scrape configuration: the `yaml` block holding `scrape_configs:`.
+fn readme_scrape_config() -> String {
+    let readme = read(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../README.md"
+    )));
+    readme
+        .split("```yaml\n")
+        .skip(1)
+        .filter_map(|b| b.split_once("```").map(|(yaml, _)| yaml.to_owned()))
+        .find(|yaml| yaml.contains("scrape_configs:"))
+        .expect("a yaml block with scrape_configs: in README.md")
+}
+
+#[test]
+fn the_readme_scrape_config_works_as_written() {
+    if Command::new("prometheus").arg("--version").output().is_err() {
+        skip_or_fail("prometheus is not installed (apt-get install prometheus)");
+        return;
+    }
+    let conf = readme_scrape_config();
+    // As written: promtool accepts the very text.
+    let dir = TempDir::new("readme-conf");
+    let file = dir.path().join("prometheus.yml");
+    std::fs::write(&file, &conf).expect("write");
+    let check = Command::new("promtool")
+        .arg("check")
+        .arg("config")
+        .arg(&file)
+        .output()
+        .expect("promtool");
+    assert!(check.status.success(), "promtool: {check:?}\n{conf}");
+    // And scraping: only the address becomes the test daemon's (9102 may be taken here).
+    assert!(conf.contains("'127.0.0.1:9102'"), "{conf}");
+    let d = Admin::start("admin-readme", &[("SD_INTERVAL_MS", "20")]);
+    let (_prom, web_addr, pdir) = prometheus(&conf.replace("127.0.0.1:9102", &d.addr.to_string()));
+    let query = "/api/v1/query?query=admin_daemon_ticks_seen_total";
+    let mut last = String::new();
+    // The first scrape comes within one scrape_interval (15 s) of the start.
+    let found = wait_until(Duration::from_secs(60), || {
+        if TcpStream::connect(web_addr).is_err() {
+            return false;
+        }
+        last = get(web_addr, query).1;
+        last.contains("\"job\":\"fleet\"")
+    });
+    assert!(
+        found,
+        "no series from Prometheus: {last}\n{}",
+        read(&pdir.path().join("prom.log"))
+    );
+    // The user's own metric carries the daemon's label too.
+    assert!(last.contains("\"daemon\":\"AdminDaemon\""), "{last}");
 }

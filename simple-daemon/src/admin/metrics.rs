@@ -1,11 +1,16 @@
 //! The daemon's metrics: typed `prometheus-client` metrics fed by the tick hooks, a collector
 //! that reads the rest at scrape time, and the page in either text format.
 //!
+//! The daemon's own metrics live in a registry of their own, labelled `daemon="<name>"`; the
+//! user's ([`registry`](super::registry)) are encoded after them with the same label added to
+//! each sample (unless the sample has a `daemon` label of its own), so every series on the page
+//! names its daemon, whenever the user registered it.
+//!
 //! Per tick (the [`Observer`]): one counter increment, one histogram observation, and, on a
 //! success, one gauge store; nothing is formatted until a scrape.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use prometheus_client::collector::Collector;
@@ -52,9 +57,28 @@ impl Observer for Ticks {
     }
 }
 
-/// Register the daemon's metrics under `daemon="<name>"` and hook them to the ticks.
-pub(super) fn install(root: &mut Registry, name: &str, shared: &Arc<Shared>) {
-    let labelled = root.sub_registry_with_label(("daemon".into(), name.to_owned().into()));
+/// The daemon's own metrics, and its name for the label of the user's.
+struct Ours {
+    registry: Registry,
+    name: String,
+}
+
+static OURS: LazyLock<Mutex<Ours>> = LazyLock::new(|| {
+    Mutex::new(Ours {
+        registry: Registry::default(),
+        name: String::new(),
+    })
+});
+
+/// Register the daemon's metrics under `daemon="<name>"` and hook them to the ticks; a daemon
+/// started again in the same process replaces the previous one's.
+pub(super) fn install(name: &str, shared: &Arc<Shared>) {
+    let mut ours = OURS.lock().unwrap_or_else(PoisonError::into_inner);
+    ours.name = name.to_owned();
+    ours.registry = Registry::default();
+    let labelled = ours
+        .registry
+        .sub_registry_with_label(("daemon".into(), name.to_owned().into()));
     labelled.register_collector(Box::new(Process));
     let ours = labelled.sub_registry_with_prefix("simple_daemon");
     let results = Family::<[(&'static str, &'static str); 1], Counter>::default();
@@ -89,12 +113,71 @@ pub(super) fn install(root: &mut Registry, name: &str, shared: &Arc<Shared>) {
 
 /// The page: `(content type, body)`, OpenMetrics 1.0 or the text format 0.0.4.
 pub(super) fn page(open_metrics: bool) -> Result<(&'static str, String), std::fmt::Error> {
+    use prometheus_client::encoding::text::{encode_eof, encode_registry};
     let mut om = String::with_capacity(4096);
-    prometheus_client::encoding::text::encode(&mut om, &super::registry())?;
+    let mut user = String::new();
+    {
+        let ours = OURS.lock().unwrap_or_else(PoisonError::into_inner);
+        encode_registry(&mut om, &ours.registry)?;
+        encode_registry(&mut user, &super::registry())?;
+        add_daemon_label(&mut om, &user, &ours.name);
+    }
+    encode_eof(&mut om)?;
     if open_metrics {
         return Ok(("application/openmetrics-text; version=1.0.0; charset=utf-8", om));
     }
     Ok(("text/plain; version=0.0.4; charset=utf-8", to_text_004(&om)))
+}
+
+/// Append `page` (OpenMetrics lines) to `out` with `daemon="<name>"` first in each sample's
+/// labels, unless the sample has a `daemon` label already.
+fn add_daemon_label(out: &mut String, page: &str, name: &str) {
+    let mut value = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '\\' => value.push_str("\\\\"),
+            '"' => value.push_str("\\\""),
+            '\n' => value.push_str("\\n"),
+            c => value.push(c),
+        }
+    }
+    for line in page.lines() {
+        let split = line.find(['{', ' ']).unwrap_or(line.len());
+        let (metric, rest) = line.split_at(split);
+        if line.starts_with('#') || metric.is_empty() {
+            out.push_str(line);
+        } else if let Some(labels) = rest.strip_prefix('{') {
+            if label_names(labels).any(|n| n == "daemon") {
+                out.push_str(line);
+            } else {
+                let sep = if labels.starts_with('}') { "" } else { "," };
+                let _ = write!(out, "{metric}{{daemon=\"{value}\"{sep}{labels}");
+            }
+        } else {
+            let _ = write!(out, "{metric}{{daemon=\"{value}\"}}{rest}");
+        }
+        out.push('\n');
+    }
+}
+
+/// The label names of a sample's label set, `labels` starting after its `{`.
+fn label_names(labels: &str) -> impl Iterator<Item = &str> {
+    let mut rest = labels;
+    std::iter::from_fn(move || {
+        let (name, after) = rest.split_once("=\"")?;
+        if name.contains('}') {
+            return None;
+        }
+        // Skip the quoted value, minding escapes.
+        let mut escaped = false;
+        let end = after.char_indices().find_map(|(i, c)| {
+            let closes = c == '"' && !escaped;
+            escaped = c == '\\' && !escaped;
+            closes.then_some(i)
+        })?;
+        rest = after[end + 1..].trim_start_matches(',');
+        Some(name)
+    })
 }
 
 /// Turn the OpenMetrics page prometheus-client writes into the text format 0.0.4: a counter's
@@ -286,7 +369,18 @@ impl ProcStat {
 
 #[cfg(test)]
 mod tests {
-    use super::to_text_004;
+    use super::{add_daemon_label, to_text_004};
+
+    #[test]
+    fn the_users_samples_get_the_daemon_label_first_unless_they_have_one() {
+        let page = "# TYPE jobs counter\njobs_total 3 # {t=\"1\"} 1.0\nby_total{kind=\"a,daemon=\\\"x\"} 1\nown_total{daemon=\"other\",k=\"v\"} 2\n";
+        let mut out = String::new();
+        add_daemon_label(&mut out, page, "My \"D\"");
+        assert_eq!(
+            out,
+            "# TYPE jobs counter\njobs_total{daemon=\"My \\\"D\\\"\"} 3 # {t=\"1\"} 1.0\nby_total{daemon=\"My \\\"D\\\"\",kind=\"a,daemon=\\\"x\"} 1\nown_total{daemon=\"other\",k=\"v\"} 2\n"
+        );
+    }
 
     #[test]
     fn counters_and_units_become_text_004() {

@@ -17,7 +17,8 @@
 //! `simple_daemon_log_records_total{level}`, and the standard `process_cpu_seconds_total`,
 //! `process_resident_memory_bytes`, `process_virtual_memory_bytes`, `process_open_fds`,
 //! `process_max_fds`, `process_start_time_seconds`. Register your own through
-//! [`registry`], with the [`prometheus_client`] crate: they appear on the same page.
+//! [`registry`], with the [`prometheus_client`] crate: they appear on the same page, labelled
+//! `daemon="<name>"` too.
 //!
 //! Promises: the listener never holds a tick or a stop (it runs on its own threads and reads
 //! atomics; a scrape holds the registry's lock for the encoding only); at most
@@ -60,8 +61,8 @@ pub const READ_WAIT: Duration = Duration::from_secs(5);
 /// The registry of the `/metrics` page: register your own metrics here, with the
 /// [`prometheus_client`] crate (re-exported as `simple_daemon::admin::prometheus_client`), in
 /// `new` or at any time; they appear on the page next to the daemon's own, as they are at each
-/// scrape. The daemon's own metrics live in a sub-registry labelled `daemon="<name>"`; yours
-/// carry the labels you give them.
+/// scrape. Each of their samples gets the label `daemon="<name>"` first, as the daemon's own
+/// have (unless you give one a `daemon` label yourself), besides the labels you give them.
 ///
 /// ```
 /// use simple_daemon::admin::prometheus_client::metrics::counter::Counter;
@@ -97,7 +98,7 @@ pub(crate) fn serve(listener: TcpListener, config: &Config, shared: &Arc<Shared>
         address: config.admin.unwrap_or_else(|| ([127, 0, 0, 1], 0).into()),
         source,
     })?;
-    metrics::install(&mut registry(), &config.name, shared);
+    metrics::install(&config.name, shared);
     let shared = Arc::clone(shared);
     thread::Builder::new()
         .name("simple-daemon-admin".into())
