@@ -448,8 +448,8 @@ impl Args {
                 let (s, lit) = string(key, value, "admin = \"127.0.0.1:9102\"")?;
                 if !cfg!(feature = "admin") {
                     return Err(syn::Error::new(
-                        span,
-                        "the `admin` key needs the feature \"admin\" of simple-daemon: \
+                        lit.span(),
+                        "`admin` needs the feature `admin` of simple-daemon: \
                          simple-daemon = { version = \"0.1\", features = [\"admin\"] }",
                     ));
                 }
