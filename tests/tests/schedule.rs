@@ -457,3 +457,113 @@ fn a_wall_clock_step_forward_past_a_run_runs_it_once_and_back_over_it_runs_it_no
         "{text}"
     );
 }
+
+/// The lines of `log` that name a start time or a tick, as `HH:MM:SS message`.
+fn run_lines(log: &Path) -> Vec<String> {
+    read(log)
+        .lines()
+        .filter(|l| l.contains(" - Next run: ") || l.contains(" - tick "))
+        .map(|l| format!("{} {}", &l[11..19], l.rsplit(" - ").next().unwrap_or("")))
+        .collect()
+}
+
+/// `missed = "burst"` catches up the start times a run overran, not those a wall-clock step
+/// passed: a step forward of an hour over a cron that fires each minute runs once, as with
+/// `delay`, not sixty times back to back.
+#[test]
+fn burst_does_not_replay_the_start_times_a_wall_clock_step_passed() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let clock_dir = TempDir::new("burst-step-clock");
+    let clock = clock_dir.path().join("faketime");
+    let set_clock = |t: &str| std::fs::write(&clock, format!("@2026-06-01 {t}\n")).expect("write the clock");
+    set_clock("02:58:58");
+    let clock_env = clock.to_string_lossy().into_owned();
+    let (mut d, log, _dir) = sched(
+        "burst-step",
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAKETIME_TIMESTAMP_FILE", &clock_env),
+            ("FAKETIME_NO_CACHE", "1"),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("TZ", "UTC"),
+            ("SC_SCHEDULE", "0 * * * * *"),
+            ("SC_TIMEZONE", "UTC"),
+            ("SC_MISSED", "burst"),
+        ],
+    );
+    assert!(
+        wait_for_line(&log, "Next run: 2026-06-01 02:59:00", PATIENCE),
+        "{}",
+        read(&log)
+    );
+    set_clock("03:58:30");
+    assert!(
+        wait_for_line(&log, "Next run: 2026-06-01 03:59:00", PATIENCE),
+        "{}",
+        read(&log)
+    );
+    // Time for a replay of the other 59 to show.
+    std::thread::sleep(Duration::from_millis(1500));
+    stop(&mut d.0);
+    let lines = run_lines(&log);
+    for l in &lines {
+        eprintln!("{l}");
+    }
+    assert_eq!(
+        lines,
+        [
+            "02:58:58 Next run: 2026-06-01 02:59:00 +00:00 (UTC)",
+            "03:58:30 tick 1 start",
+            "03:58:30 Next run: 2026-06-01 03:59:00 +00:00 (UTC)",
+        ],
+        "{}",
+        read(&log)
+    );
+}
+
+/// Fall back in local time (`TZ=Europe/Berlin`, no `timezone` key): 02:30 happens twice on
+/// 2026-10-25 and runs at its first occurrence (02:30 CEST, 00:30 UTC), once. chrono gives
+/// `Local`'s two readings latest first, which once made this run an hour late.
+#[test]
+fn a_local_time_schedule_runs_at_the_first_of_a_repeated_time() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    // libfaketime reads an absolute `@...` in local time, ambiguous on this day: an offset
+    // from now to 2026-10-25 00:29:57 UTC instead.
+    const START_UTC: i64 = 1_792_888_197;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let offset = format!("{:+}", START_UTC - now);
+    let (mut d, log, _dir) = sched(
+        "local-fall-back",
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAKETIME", &offset),
+            ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ("TZ", "Europe/Berlin"),
+            ("SC_SCHEDULE", "30 2 * * *"),
+        ],
+    );
+    assert!(wait_for_line(&log, "tick 1 start", PATIENCE), "{}", read(&log));
+    std::thread::sleep(Duration::from_millis(300));
+    stop(&mut d.0);
+    let lines = run_lines(&log);
+    for l in &lines {
+        eprintln!("{l}");
+    }
+    // The log's time stamps are local time too.
+    assert_eq!(
+        lines,
+        [
+            "02:29:57 Next run: 2026-10-25 02:30:00 +02:00 (local time)",
+            "02:30:00 tick 1 start",
+            "02:30:00 Next run: 2026-10-26 02:30:00 +01:00 (local time)",
+        ],
+        "{}",
+        read(&log)
+    );
+}

@@ -174,8 +174,9 @@ fn next_in<Z: TimeZone>(cron: &Cron, zone: &Z, t: DateTime<Utc>) -> Option<DateT
         let c = next_naive(cron, local, horizon)?;
         let at = match zone.from_local_datetime(&c) {
             LocalResult::Single(d) => Some(d),
-            // Twice: the first occurrence only.
-            LocalResult::Ambiguous(first, _) => Some(first),
+            // Twice: the first occurrence only. Not always the pair's first: chrono's `Local`
+            // gives the later one first.
+            LocalResult::Ambiguous(a, b) => Some(a.min(b)),
             // Skipped by a jump forward: the first minute after the jump.
             LocalResult::None => gap_end(zone, c),
         }

@@ -225,6 +225,10 @@ pub(crate) struct Schedule {
     due: Option<Instant>,
     /// The calendar start time of the run in progress (calendar plan).
     due_wall: Option<DateTime<Utc>>,
+    /// While `missed = "burst"` catches up (calendar plan): the monotonic start of the run that
+    /// overran and its start time. Start times up to that start time plus the monotonic time
+    /// since are owed; those a wall-clock step passed are not.
+    overran: Option<(Instant, DateTime<Utc>)>,
     rng: Rng,
 }
 
@@ -246,6 +250,7 @@ impl Schedule {
             failures: 0,
             due: None,
             due_wall: None,
+            overran: None,
             rng: Rng::new(),
         }
     }
@@ -285,18 +290,25 @@ impl Schedule {
                 let (start_wall, now) = (wall_of(start), Utc::now());
                 let due = self.due_wall.unwrap_or(start_wall);
                 let next = c.next_after(due);
+                let (since, overran_at) = self.overran.take().unwrap_or((start, due));
+                // How far the wall clock would be, had it moved only as time passed.
+                let owed_until = overran_at + chrono::Duration::from_std(end - since).unwrap_or_default();
                 let next = if next > now {
                     next
                 } else {
                     match self.missed {
-                        Missed::Burst => next,
+                        // Only the start times the runs overran are caught up, back to back.
+                        Missed::Burst if next <= owed_until => {
+                            self.overran = Some((since, overran_at));
+                            next
+                        }
                         // The run that just ended started late itself: it was the one late run.
-                        Missed::Delay if next > start_wall => {
+                        Missed::Delay | Missed::Burst if next > start_wall => {
                             self.due_wall = Some(now);
                             log::info!("Next run: now (a start time passed during the last run)");
                             return Wait::Now;
                         }
-                        Missed::Delay | Missed::Skip => c.next_after(now),
+                        Missed::Delay | Missed::Skip | Missed::Burst => c.next_after(now),
                     }
                 };
                 self.calendar_wait(next)
@@ -312,6 +324,7 @@ impl Schedule {
             return Failure::Exit(String::new());
         }
         self.failures = self.failures.saturating_add(1);
+        self.overran = None;
         let n = self.failures;
         if self.max_failures.is_some_and(|max| n >= max) {
             return Failure::Exit(format!(" ({n} in a row, max_failures = {n})"));
