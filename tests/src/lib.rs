@@ -179,6 +179,24 @@ pub fn skip_or_fail(reason: &str) -> bool {
     true
 }
 
+/// libfaketime's library (E2E-PEERS.md section 7), or `None` when it is not installed (then
+/// the caller skips, [`skip_or_fail`], or fails when peers are required).
+///
+/// ```
+/// if let Some(lib) = simple_daemon_tests::faketime() {
+///     assert!(lib.ends_with("libfaketime.so.1"));
+/// }
+/// ```
+pub fn faketime() -> Option<&'static str> {
+    const LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+    if Path::new(LIB).exists() {
+        Some(LIB)
+    } else {
+        skip_or_fail("libfaketime is not installed (apt-get install libfaketime)");
+        None
+    }
+}
+
 /// The value of environment variable `name`; `None` when it is unset, empty or not Unicode.
 ///
 /// ```

@@ -1,6 +1,8 @@
 //! The log file on real processes: rotation under 4 threads (every line counted), SIGHUP after a
 //! move (logrotate), symbolic-link refusal, unusable locations (exit 78), the journal prefix on
-//! stdout, panics, and buffered mode on every exit path.
+//! stdout, panics, and buffered mode on every exit path; rotation by time under libfaketime (a
+//! DST hour, midnight, clock steps) and gzipped backups (`compress`: every line found after
+//! decompressing, retention, `kill -9` mid-compression).
 //!
 //! Every wait is on an observable event (a line in a file, the child's exit), bounded by
 //! [`PATIENCE`]; nothing is timed.
@@ -12,7 +14,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use simple_daemon_tests::{kill, read, wait_exit, wait_until, TempDir, PATIENCE};
+use simple_daemon_tests::{faketime, kill, read, wait_exit, wait_until, TempDir, PATIENCE};
 
 const THREADS: usize = 4;
 const PAYLOAD: &str = "the quick brown fox jumps over the lazy dog";
@@ -34,21 +36,42 @@ fn stderr_of(child: &mut Child) -> String {
     s
 }
 
-/// The file and its backups `x.1`, `x.2`, ... that exist.
+/// The file and its backups `x.1`, `x.2`, ... (or `x.1.gz`, ...) that exist, newest first.
 fn files(log: &Path) -> Vec<PathBuf> {
     let mut v = vec![log.to_path_buf()];
     for i in 1.. {
-        let b = PathBuf::from(format!("{}.{i}", log.display()));
-        if !b.exists() {
+        let found: Vec<PathBuf> = [
+            format!("{}.{i}", log.display()),
+            format!("{}.{i}.gz", log.display()),
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .filter(|b| b.exists())
+        .collect();
+        if found.is_empty() {
             break;
         }
-        v.push(b);
+        v.extend(found);
     }
     v
 }
 
+/// The text of a log file, decompressed when it is a `.gz`.
+fn text(p: &Path) -> String {
+    if p.extension().is_some_and(|e| e == "gz") {
+        let mut s = String::new();
+        let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        flate2::read::GzDecoder::new(f)
+            .read_to_string(&mut s)
+            .unwrap_or_else(|e| panic!("{} is not a whole gzip file: {e}", p.display()));
+        s
+    } else {
+        read(p)
+    }
+}
+
 fn any_has(paths: &[PathBuf], needle: &str) -> bool {
-    paths.iter().any(|p| read(p).lines().any(|l| l.contains(needle)))
+    paths.iter().any(|p| text(p).lines().any(|l| l.contains(needle)))
 }
 
 /// Whether `line` is a whole line of the seed's format for `logd`:
@@ -69,7 +92,7 @@ fn whole_line(line: &str) -> bool {
 fn count_lines(paths: &[PathBuf]) -> HashMap<(usize, u64), u32> {
     let mut seen = HashMap::new();
     for p in paths {
-        let text = read(p);
+        let text = text(p);
         assert!(
             !text.starts_with('\n'),
             "{} starts with a lone newline",
@@ -104,7 +127,7 @@ fn count_lines(paths: &[PathBuf]) -> HashMap<(usize, u64), u32> {
 fn assert_in_order(paths: &[PathBuf]) {
     let mut last: HashMap<usize, (u64, PathBuf)> = HashMap::new();
     for p in paths.iter().rev() {
-        for line in read(p).lines() {
+        for line in text(p).lines() {
             let Some(body) = line.split(" - INFO - ").nth(1) else {
                 continue;
             };
@@ -666,4 +689,365 @@ fn time_stamps_follow_the_wall_clock() {
     );
     let seconds: std::collections::BTreeSet<i64> = stamps.iter().map(|s| s / 1000).collect();
     assert!(seconds.len() >= 3, "stamps from {} seconds only", seconds.len());
+}
+
+/// The plain backups, gzipped backups and compression temporaries of `log` in its directory.
+fn backups(log: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
+    let dir = log.parent().expect("a directory");
+    let prefix = format!("{}.", log.file_name().expect("a name").to_string_lossy());
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read the log directory")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&prefix))
+        .collect();
+    names.sort();
+    let rest = |n: &String| n[prefix.len()..].to_owned();
+    let plain = names
+        .iter()
+        .filter(|n| rest(n).parse::<u32>().is_ok())
+        .cloned()
+        .collect();
+    let gz = names
+        .iter()
+        .filter(|n| {
+            rest(n)
+                .strip_suffix(".gz")
+                .is_some_and(|d| d.parse::<u32>().is_ok())
+        })
+        .cloned()
+        .collect();
+    let tmp = names.iter().filter(|n| n.ends_with(".tmp")).cloned().collect();
+    (plain, gz, tmp)
+}
+
+/// `log_daemon` under libfaketime in Berlin's time zone, its wall clock set by the file `clock`
+/// (`@YYYY-MM-DD hh:mm:ss`, read anew at every clock reading), ticking (4 lines each 20 ms),
+/// rotating every `every`.
+fn faked(lib: &str, dir: &TempDir, clock: &Path, every: &str) -> Child {
+    let clock = clock.to_str().expect("utf-8 path");
+    daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_ROTATE_EVERY", every),
+        ("SD_TICK_LOG", "1"),
+        ("LD_PRELOAD", lib),
+        ("FAKETIME_TIMESTAMP_FILE", clock),
+        ("FAKETIME_NO_CACHE", "1"),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+        ("TZ", "Europe/Berlin"),
+    ])
+    .spawn()
+    .expect("spawn log_daemon")
+}
+
+/// Stop `child` with SIGTERM (exit 0) and return the `tick <n>` numbers of each of `paths`.
+fn stop_and_ticks(mut child: Child, paths: &[PathBuf]) -> Vec<Vec<u64>> {
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+    paths
+        .iter()
+        .map(|p| {
+            text(p)
+                .lines()
+                .filter_map(|l| l.split(" - INFO - tick ").nth(1)?.parse().ok())
+                .collect()
+        })
+        .collect()
+}
+
+/// The ticks of all files, oldest file first, are 1, 2, 3, ...: none lost, none twice.
+fn assert_ticks_contiguous(ticks: &[Vec<u64>]) {
+    let all: Vec<u64> = ticks.iter().rev().flatten().copied().collect();
+    let want: Vec<u64> = (1..=all.len() as u64).collect();
+    assert_eq!(
+        all, want,
+        "tick lines lost, repeated or out of order across the files"
+    );
+}
+
+/// The time stamps (`2026-03-29 01:59:58`) of every line of `p`.
+fn stamps(p: &Path) -> Vec<String> {
+    text(p)
+        .lines()
+        .map(|l| l.get(..19).unwrap_or(l).to_owned())
+        .collect()
+}
+
+/// `rotate_every = "1h"` on the spring-forward day in Berlin: 02:00 CET is 03:00 CEST. The file
+/// rotates once, at that boundary: the backup has only 01:59 lines, the new file only 03:00
+/// lines, and every tick is in one of them.
+#[test]
+fn hourly_rotation_at_the_dst_jump_under_libfaketime() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let dir = TempDir::new("rot-dst");
+    let clock = dir.path().join("clock");
+    std::fs::write(&clock, "@2026-03-29 01:59:57\n").expect("clock");
+    let log = dir.path().join("logd.log");
+    let child = faked(lib, &dir, &clock, "1h");
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("2026-03-29 03:00:01")),
+        "the clock did not pass 03:00 CEST:\n{}",
+        read(&log)
+    );
+    let all = files(&log);
+    let ticks = stop_and_ticks(child, &all);
+    assert_eq!(all.len(), 2, "one rotation: {all:?}");
+    let old = stamps(&all[1]);
+    let new = stamps(&all[0]);
+    assert!(old.iter().all(|s| s.starts_with("2026-03-29 01:59:")), "{old:?}");
+    assert!(new.iter().all(|s| s.starts_with("2026-03-29 03:00:")), "{new:?}");
+    assert!(
+        ticks[1].len() > 20 && ticks[0].len() > 20,
+        "{:?}",
+        ticks.iter().map(Vec::len).collect::<Vec<_>>()
+    );
+    assert_ticks_contiguous(&ticks);
+}
+
+/// `rotate_every = "1d"` at the midnight that begins Berlin's 25-hour day (2026-10-25): one
+/// rotation, at 00:00.
+#[test]
+fn daily_rotation_at_local_midnight_under_libfaketime() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let dir = TempDir::new("rot-day");
+    let clock = dir.path().join("clock");
+    std::fs::write(&clock, "@2026-10-24 23:59:58\n").expect("clock");
+    let log = dir.path().join("logd.log");
+    let child = faked(lib, &dir, &clock, "1d");
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("2026-10-25 00:00:01")),
+        "the clock did not pass midnight:\n{}",
+        read(&log)
+    );
+    let all = files(&log);
+    let ticks = stop_and_ticks(child, &all);
+    assert_eq!(all.len(), 2, "one rotation: {all:?}");
+    assert!(stamps(&all[1]).iter().all(|s| s.starts_with("2026-10-24 23:59:")));
+    assert!(stamps(&all[0]).iter().all(|s| s.starts_with("2026-10-25 00:00:")));
+    assert_ticks_contiguous(&ticks);
+}
+
+/// Wall-clock steps (an NTP step, a resume) with `rotate_every = "1h"`: past 11:00, the file
+/// rotates; stepped back to 10:59:57, the clock passes 11:00 again, and the file is NOT rotated
+/// again (that hour was); stepped forward five hours, it rotates once, not once per hour.
+#[test]
+fn clock_steps_rotate_once_forward_and_not_again_back_under_libfaketime() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let dir = TempDir::new("rot-step");
+    let clock = dir.path().join("clock");
+    let set_clock = |t: &str| std::fs::write(&clock, format!("@2026-06-01 {t}\n")).expect("clock");
+    set_clock("10:59:58");
+    let log = dir.path().join("logd.log");
+    let child = faked(lib, &dir, &clock, "1h");
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("2026-06-01 11:00:01")),
+        "{}",
+        read(&log)
+    );
+    assert_eq!(files(&log).len(), 2, "the first rotation, at 11:00");
+    // Back over 11:00 (libfaketime sets its clock when the file's content changes).
+    set_clock("10:59:57");
+    assert!(
+        wait_until(PATIENCE, || read(&log).contains("2026-06-01 10:59:57")),
+        "{}",
+        read(&log)
+    );
+    let passed_again = || {
+        let t: String = files(&log).iter().rev().map(|p| text(p)).collect();
+        t.rfind("2026-06-01 10:59:57")
+            .is_some_and(|at| t[at..].contains("2026-06-01 11:00:01"))
+    };
+    assert!(wait_until(PATIENCE, passed_again), "{}", read(&log));
+    assert_eq!(
+        files(&log).len(),
+        2,
+        "11:00 passed again after a step back: no second rotation"
+    );
+    // Five hours forward: one rotation.
+    set_clock("16:30:30");
+    assert!(
+        wait_until(PATIENCE, || files(&log).len() == 3
+            && read(&log).contains("2026-06-01 16:30:31")),
+        "{}",
+        read(&log)
+    );
+    let all = files(&log);
+    let ticks = stop_and_ticks(child, &all);
+    assert_eq!(all.len(), 3, "five hours forward rotate once: {all:?}");
+    let newest = stamps(&all[0]);
+    assert!(
+        newest.iter().all(|s| s.starts_with("2026-06-01 16:30:")),
+        "{newest:?}"
+    );
+    let middle = stamps(&all[1]);
+    assert!(
+        middle
+            .iter()
+            .all(|s| s.starts_with("2026-06-01 11:00:") || s.starts_with("2026-06-01 10:59:")),
+        "{middle:?}"
+    );
+    assert_ticks_contiguous(&ticks);
+}
+
+/// `compress` with 4 threads writing 64 KiB files: after the writers are done and the
+/// compressions have settled, every backup is a `.gz` (no plain backup, no temporary), each
+/// decompresses to at most the limit, and every line written is found once, in order.
+#[test]
+fn compressed_backups_hold_every_line() {
+    const LINES: u64 = 8_000;
+    const MAX: u64 = 64 * 1024;
+    let dir = TempDir::new("gz");
+    let log = dir.path().join("logd.log");
+    let lines = LINES.to_string();
+    let threads = THREADS.to_string();
+    let max = MAX.to_string();
+    let mut child = daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_THREADS", threads.as_str()),
+        ("SD_LINES", lines.as_str()),
+        ("SD_MAX_SIZE", max.as_str()),
+        ("SD_MAX_FILES", "10000"),
+        ("SD_COMPRESS", "1"),
+    ])
+    .spawn()
+    .expect("spawn log_daemon");
+    assert!(
+        wait_until(PATIENCE, || any_has(
+            &files(&log)[..2.min(files(&log).len())],
+            "ALL DONE"
+        )),
+        "the writers did not finish"
+    );
+    assert!(
+        wait_until(PATIENCE, || {
+            let (plain, gz, tmp) = backups(&log);
+            plain.is_empty() && tmp.is_empty() && !gz.is_empty()
+        }),
+        "the backups were not all compressed: {:?}",
+        backups(&log)
+    );
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+    let all = files(&log);
+    assert!(all.len() > 10, "expected many rotated files, got {all:?}");
+    for p in &all[1..] {
+        assert!(
+            p.extension().is_some_and(|e| e == "gz"),
+            "{} is not compressed",
+            p.display()
+        );
+        let len = text(p).len() as u64;
+        assert!(
+            len <= MAX,
+            "{} holds {len} bytes, over the {MAX} limit",
+            p.display()
+        );
+    }
+    let seen = count_lines(&all);
+    assert_all_once(&seen, LINES);
+    assert_in_order(&all);
+    assert!(
+        text(&all[all.len() - 1]).contains("PID: "),
+        "the first file rotated out last"
+    );
+}
+
+/// Retention with `compress`: `max_log_files = 3` keeps backups 1 to 3, each in one form.
+#[test]
+fn compressed_backups_keep_max_log_files() {
+    let dir = TempDir::new("gz-keep");
+    let log = dir.path().join("logd.log");
+    let mut child = daemon(&[
+        ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
+        ("SD_THREADS", "2"),
+        ("SD_LINES", "5000"),
+        ("SD_MAX_SIZE", "20000"),
+        ("SD_MAX_FILES", "3"),
+        ("SD_COMPRESS", "1"),
+    ])
+    .spawn()
+    .expect("spawn log_daemon");
+    assert!(wait_until(PATIENCE, || any_has(
+        &files(&log)[..2.min(files(&log).len())],
+        "ALL DONE"
+    )));
+    let settled = || {
+        let (plain, gz, tmp) = backups(&log);
+        plain.is_empty() && tmp.is_empty() && gz.len() == 3
+    };
+    assert!(wait_until(PATIENCE, settled), "{:?}", backups(&log));
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+    let (plain, gz, tmp) = backups(&log);
+    assert_eq!(
+        gz,
+        ["logd.log.1.gz", "logd.log.2.gz", "logd.log.3.gz"],
+        "{plain:?} {tmp:?}"
+    );
+}
+
+/// `kill -9` while a large backup is being compressed: the half-written temporary is not a
+/// backup (no `.gz` appears, the plain file stays); the next start sweeps it and compresses
+/// the plain file; every line is found once.
+#[test]
+fn kill_9_mid_compression_leaves_no_half_gz_and_loses_nothing() {
+    const LINES: u64 = 30_000;
+    let dir = TempDir::new("gz-kill");
+    let log = dir.path().join("logd.log");
+    let lines = LINES.to_string();
+    let threads = THREADS.to_string();
+    let path = dir.path().to_str().expect("utf-8 path").to_owned();
+    // One rotation of about 8 MB: its compression runs long enough to be caught.
+    let envs = [
+        ("SD_LOG_DIR", path.as_str()),
+        ("SD_MAX_SIZE", "8000000"),
+        ("SD_MAX_FILES", "5"),
+        ("SD_COMPRESS", "1"),
+    ];
+    let mut first: Vec<(&str, &str)> = envs.to_vec();
+    first.extend([("SD_THREADS", threads.as_str()), ("SD_LINES", lines.as_str())]);
+    let mut child = daemon(&first).spawn().expect("spawn log_daemon");
+    let in_flight = wait_until(PATIENCE, || !backups(&log).2.is_empty());
+    kill(child.id(), libc::SIGKILL);
+    let _ = wait_exit(&mut child, PATIENCE);
+    let (plain, gz, tmp) = backups(&log);
+    assert!(
+        in_flight,
+        "no compression was seen in flight: {:?}",
+        (plain, gz, tmp)
+    );
+    assert_eq!(
+        plain,
+        ["logd.log.1"],
+        "the plain backup stays until its .gz is whole"
+    );
+    assert!(gz.is_empty(), "a half .gz was left as a backup: {gz:?}");
+    assert_eq!(tmp.len(), 1, "{tmp:?}");
+    // The writers are done when the compression starts (2 s after the rotation).
+    assert!(any_has(&files(&log), "ALL DONE"), "the writers had not finished");
+
+    // The next start: the temporary is swept, the plain backup compressed.
+    let mut child = daemon(&envs).spawn().expect("spawn log_daemon again");
+    assert!(
+        wait_until(PATIENCE, || backups(&log)
+            == (vec![], vec!["logd.log.1.gz".to_owned()], vec![])),
+        "{:?}",
+        backups(&log)
+    );
+    kill(child.id(), libc::SIGTERM);
+    let st = wait_exit(&mut child, PATIENCE);
+    assert_eq!(st.code(), Some(0), "stderr: {}", stderr_of(&mut child));
+    let all = files(&log);
+    let seen = count_lines(&all);
+    assert_all_once(&seen, LINES);
+    assert_in_order(&all);
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use simple_daemon_tests::{
-    exit_within, kill, lines_with, read, skip_or_fail, stamp_ms, wait_for_line, Reap, TempDir, PATIENCE,
+    exit_within, faketime, kill, lines_with, read, stamp_ms, wait_for_line, Reap, TempDir, PATIENCE,
 };
 
 /// How much later than expected a start may be on a loaded machine.
@@ -278,19 +278,6 @@ fn jitter_spreads_starts_without_drift() {
         spread > 20,
         "10 random delays in [0, 150) ms spread more than {spread} ms"
     );
-}
-
-/// libfaketime's library, or `None` (reported as skipped, or a failure when peers are
-/// required).
-fn faketime() -> Option<&'static str> {
-    const LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
-    if Path::new(LIB).exists() {
-        Some(LIB)
-    } else if skip_or_fail("libfaketime is not installed (apt-get install libfaketime)") {
-        None
-    } else {
-        panic!("libfaketime is required")
-    }
 }
 
 /// The `#[daemon(schedule = "30 2 * * *", timezone = "Europe/Berlin")]` binary started at the
