@@ -131,7 +131,9 @@ impl RotateEvery {
 /// when `t` happens twice; the end of the gap when the clocks jump over `t`.
 fn first_at_or_after<Tz: TimeZone>(tz: &Tz, t: NaiveDateTime) -> Option<i64> {
     match tz.from_local_datetime(&t) {
-        LocalResult::Single(x) | LocalResult::Ambiguous(x, _) => Some(x.timestamp_millis()),
+        LocalResult::Single(x) => Some(x.timestamp_millis()),
+        // The earlier of the two: chrono's `Local` does not promise which comes first.
+        LocalResult::Ambiguous(a, b) => Some(a.timestamp_millis().min(b.timestamp_millis())),
         LocalResult::None => {
             // In a gap: the instant the clocks jumped, which is `t` read in the offset before.
             let before = tz.from_local_datetime(&(t - Span::days(1))).earliest()?;
@@ -315,27 +317,34 @@ mod tests {
         d
     }
 
-    /// Berlin's 2026 rules as a table: CET (+1), CEST (+2) from 2026-03-29 01:00 UTC to
-    /// 2026-10-25 01:00 UTC. An injected clock and zone, so the test needs no tz database.
+    /// A zone of +1 in winter and +2 in summer, from `SPRING` to `AUTUMN` (seconds, UTC):
+    /// an injected clock and zone, so the tests need no tz database.
     #[derive(Debug, Clone, Copy)]
-    struct Berlin;
+    struct Zone<const SPRING: i64, const AUTUMN: i64>;
 
+    /// Berlin's 2026 rules: CEST from 2026-03-29 01:00 UTC to 2026-10-25 01:00 UTC.
+    type Berlin = Zone<SPRING, AUTUMN>;
+    #[allow(non_upper_case_globals)]
+    const Berlin: Berlin = Zone;
     const SPRING: i64 = 1_774_746_000; // 2026-03-29 01:00:00 UTC
     const AUTUMN: i64 = 1_792_890_000; // 2026-10-25 01:00:00 UTC
 
-    fn berlin_offset(utc_secs: i64) -> FixedOffset {
-        let h = if (SPRING..AUTUMN).contains(&utc_secs) {
-            2
-        } else {
-            1
-        };
-        FixedOffset::east_opt(h * 3600).expect("offset")
+    /// A zone whose clocks change at local midnight (as Chile's and Paraguay's did): 00:00 on
+    /// 2026-03-29 does not exist (2026-03-28 23:00 UTC), 00:00 on 2026-10-25 happens twice
+    /// (the change at 2026-10-24 23:00 UTC).
+    type AtMidnight = Zone<1_774_738_800, 1_792_882_800>;
+
+    impl<const S: i64, const A: i64> Zone<S, A> {
+        fn offset_at(utc_secs: i64) -> FixedOffset {
+            let h = if (S..A).contains(&utc_secs) { 2 } else { 1 };
+            FixedOffset::east_opt(h * 3600).expect("offset")
+        }
     }
 
-    impl TimeZone for Berlin {
+    impl<const S: i64, const A: i64> TimeZone for Zone<S, A> {
         type Offset = FixedOffset;
         fn from_offset(_: &FixedOffset) -> Self {
-            Berlin
+            Zone
         }
         fn offset_from_local_date(&self, local: &NaiveDate) -> LocalResult<FixedOffset> {
             self.offset_from_local_datetime(&local.and_hms_opt(0, 0, 0).expect("midnight"))
@@ -346,13 +355,12 @@ mod tests {
             let fits: Vec<FixedOffset> = [1, 2]
                 .into_iter()
                 .map(|h| FixedOffset::east_opt(h * 3600).expect("offset"))
-                .filter(|o| berlin_offset(t - i64::from(o.local_minus_utc())) == *o)
+                .filter(|o| Self::offset_at(t - i64::from(o.local_minus_utc())) == *o)
                 .collect();
             match fits.as_slice() {
-                [] => LocalResult::None,
                 [o] => LocalResult::Single(*o),
-                // CEST first: it is the earlier instant.
-                [a, b] => LocalResult::Ambiguous(*b, *a),
+                // The later instant first, as chrono's `Local` may give them.
+                [a, b] => LocalResult::Ambiguous(*a, *b),
                 _ => LocalResult::None,
             }
         }
@@ -360,7 +368,7 @@ mod tests {
             self.offset_from_utc_datetime(&utc.and_hms_opt(0, 0, 0).expect("midnight"))
         }
         fn offset_from_utc_datetime(&self, utc: &NaiveDateTime) -> FixedOffset {
-            berlin_offset(utc.and_utc().timestamp())
+            Self::offset_at(utc.and_utc().timestamp())
         }
     }
 
@@ -424,14 +432,11 @@ mod tests {
             .and_hms_opt(2, 30, 0)
             .expect("t");
         let both = Berlin.from_local_datetime(&two);
-        assert!(
-            matches!(both, LocalResult::Ambiguous(..)),
-            "02:30 exists twice in autumn"
-        );
-        assert_eq!(
-            local(both.earliest().expect("first").timestamp_millis()),
-            "2026-10-25 02:30:00 +02:00"
-        );
+        let LocalResult::Ambiguous(a, b) = both else {
+            panic!("02:30 exists twice in autumn");
+        };
+        assert_eq!(local(a.timestamp_millis()), "2026-10-25 02:30:00 +01:00");
+        assert_eq!(local(b.timestamp_millis()), "2026-10-25 02:30:00 +02:00");
     }
 
     #[test]
@@ -456,6 +461,37 @@ mod tests {
         // 25 real hours between those two midnights.
         let (a, b) = (ms(2026, 10, 25, 0, 0, 0, 2), ms(2026, 10, 26, 0, 0, 0, 1));
         assert_eq!((b - a) / 3_600_000, 25);
+    }
+
+    #[test]
+    fn a_midnight_that_does_not_exist_or_happens_twice_rotates_once() {
+        let z = AtMidnight::from_offset(&FixedOffset::east_opt(3600).expect("offset"));
+        let at = |ms: i64| {
+            z.timestamp_millis_opt(ms)
+                .single()
+                .expect("instant")
+                .format("%Y-%m-%d %H:%M:%S %:z")
+                .to_string()
+        };
+        let run = |from: i64, to: i64| {
+            let mut rot = TimeRotation::new(RotateEvery::Day, from, &z);
+            let mut out = Vec::new();
+            let mut t = from;
+            while t <= to {
+                if t >= rot.next() {
+                    out.push(at(t));
+                    rot.passed(t, &z);
+                }
+                t += 10_000;
+            }
+            out
+        };
+        // No 00:00 on 2026-03-29: the day begins at 01:00 +02:00, and rotates then.
+        let got = run(ms(2026, 3, 28, 20, 0, 0, 1), ms(2026, 3, 29, 20, 0, 0, 2));
+        assert_eq!(got, ["2026-03-29 01:00:00 +02:00"]);
+        // 00:00 twice on 2026-10-25: one rotation, at the first.
+        let got = run(ms(2026, 10, 24, 20, 0, 0, 2), ms(2026, 10, 25, 20, 0, 0, 1));
+        assert_eq!(got, ["2026-10-25 00:00:00 +02:00"]);
     }
 
     #[test]
