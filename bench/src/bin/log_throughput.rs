@@ -1,5 +1,6 @@
 //! Logging throughput: simple-daemon's default and buffered modes against flexi_logger's direct
-//! and buffered modes, side by side in one run, through a rotating file of 1 MiB.
+//! and buffered modes, side by side in one run, through a rotating file of 1 MiB; and the
+//! default mode with `rotate_every = "1d"` (its per-record cost should equal the default's).
 //!
 //! `cargo run --release -p simple-daemon-bench --bin log_throughput [-- LINES]`
 //!
@@ -24,18 +25,20 @@ const BASENAME: &str = "bench";
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     Ours,
+    OursTimed,
     OursBuffered,
     Flexi,
     FlexiBuffered,
 }
 
 impl Kind {
-    fn all() -> [Kind; 4] {
-        [Kind::Ours, Kind::OursBuffered, Kind::Flexi, Kind::FlexiBuffered]
+    fn all() -> [Kind; 5] {
+        [Kind::Ours, Kind::OursTimed, Kind::OursBuffered, Kind::Flexi, Kind::FlexiBuffered]
     }
     fn name(self) -> &'static str {
         match self {
             Kind::Ours => "simple-daemon default (1 write/record)",
+            Kind::OursTimed => "simple-daemon rotate_every = \"1d\"",
             Kind::OursBuffered => "simple-daemon buffered",
             Kind::Flexi => "flexi_logger Direct",
             Kind::FlexiBuffered => "flexi_logger BufferAndFlush",
@@ -44,6 +47,7 @@ impl Kind {
     fn arg(self) -> &'static str {
         match self {
             Kind::Ours => "ours",
+            Kind::OursTimed => "ours-timed",
             Kind::OursBuffered => "ours-buffered",
             Kind::Flexi => "flexi",
             Kind::FlexiBuffered => "flexi-buffered",
@@ -121,17 +125,17 @@ fn child(args: &[String]) {
     let mut guard = None;
     let mut flexi = None;
     match kind {
-        Kind::Ours | Kind::OursBuffered => {
-            guard = Some(
-                simple_daemon::SimpleDaemon::new(BASENAME)
-                    .log_path(&dir)
-                    .level(log::LevelFilter::Info)
-                    .max_log_size(MAX_SIZE)
-                    .max_log_files(backups)
-                    .buffered(kind == Kind::OursBuffered)
-                    .start()
-                    .expect("start"),
-            );
+        Kind::Ours | Kind::OursTimed | Kind::OursBuffered => {
+            let mut b = simple_daemon::SimpleDaemon::new(BASENAME)
+                .log_path(&dir)
+                .level(log::LevelFilter::Info)
+                .max_log_size(MAX_SIZE)
+                .max_log_files(backups)
+                .buffered(kind == Kind::OursBuffered);
+            if kind == Kind::OursTimed {
+                b = b.rotate_every(simple_daemon::RotateEvery::Day);
+            }
+            guard = Some(b.start().expect("start"));
         }
         Kind::Flexi | Kind::FlexiBuffered => {
             use flexi_logger::{Cleanup, Criterion, FileSpec, Logger, Naming, WriteMode};
