@@ -42,6 +42,7 @@ pub(crate) mod kw {
     syn::custom_keyword!(worker_threads);
     syn::custom_keyword!(tick_timeout);
     syn::custom_keyword!(admin);
+    syn::custom_keyword!(config);
 }
 
 /// Every key, in the order of the documentation.
@@ -74,6 +75,7 @@ pub(crate) const KEYS: &[&str] = &[
     "worker_threads",
     "tick_timeout",
     "admin",
+    "config",
     "crate",
 ];
 
@@ -114,6 +116,8 @@ const KEY_ALIASES: &[(&str, &str)] = &[
     ("workers", "worker_threads"),
     ("metrics", "admin"),
     ("health", "admin"),
+    ("config_file", "config"),
+    ("conf", "config"),
 ];
 
 /// `missed = "..."`: the name of a `simple_daemon::Missed` variant.
@@ -202,6 +206,7 @@ pub(crate) struct Args {
     pub(crate) worker_threads: Option<(u64, Span)>,
     pub(crate) tick_timeout: Option<(u64, Span)>,
     pub(crate) admin: Option<(String, Span)>,
+    pub(crate) config: Option<(String, Span)>,
     pub(crate) krate: Option<(syn::Path, Span)>,
 }
 
@@ -464,6 +469,23 @@ impl Args {
                 }
                 store(&mut self.admin, key, s)
             }
+            "config" => {
+                let (s, lit) = string(key, value, "config = \"/etc/my-daemon.toml\"")?;
+                if !cfg!(feature = "config") {
+                    return Err(syn::Error::new(
+                        span,
+                        "the `config` key needs the feature \"config\" of simple-daemon (the \
+                         operator's file): simple-daemon = { version = \"0.1\", features = [\"config\"] }",
+                    ));
+                }
+                if s.is_empty() || s.contains('\0') {
+                    return Err(syn::Error::new(
+                        lit.span(),
+                        "`config` must be the path of the operator's TOML file, like \"/etc/my-daemon.toml\"",
+                    ));
+                }
+                store(&mut self.config, key, s)
+            }
             "crate" => {
                 let (_, lit) = string(key, value, "crate = \"my_facade::simple_daemon\"")?;
                 let path = lit.parse_with(syn::Path::parse_mod_style).map_err(|_| {
@@ -533,7 +555,8 @@ fn parse_key(input: ParseStream<'_>) -> syn::Result<Ident> {
         flavor,
         worker_threads,
         tick_timeout,
-        admin
+        admin,
+        config
     );
     if input.peek(Token![crate]) {
         let k: Token![crate] = input.parse()?;

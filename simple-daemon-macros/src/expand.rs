@@ -82,25 +82,41 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             TokenStream::new()
         }
     };
-    let (daemon_impl, init) = match plan {
+    let (daemon_impl, init, settings_ty) = match plan {
         Plan::Impl {
             self_ty,
             state,
             tick,
             on_stop,
             on_reload,
+            settings,
         } => {
             let ty = type_prefix(self_ty);
+            let settings_ty = settings.map(|s| s.ty);
+            // `new(settings: S)`: the settings the start read are its argument.
+            let new_args = match settings {
+                Some(s) if s.in_new => quote!(__simple_daemon_settings),
+                _ => TokenStream::new(),
+            };
+            let params = match settings_ty {
+                Some(s) => quote!(__simple_daemon_settings: #s),
+                None => TokenStream::new(),
+            };
+            // The async `init` owns the settings it is given.
+            let moved = settings_ty.map(|_| quote!(move));
             let init = match state {
                 // The type system says whether `new`'s return type is `Self` or a `Result` of it,
                 // on that type.
                 State::New(ret, is_async) => {
                     let new_await = awaited(*is_async);
-                    let new_state = respan(quote!(#p::new_state::<#self_ty, _>(#ty::new() #new_await)), *ret);
+                    let new_state = respan(
+                        quote!(#p::new_state::<#self_ty, _>(#ty::new(#new_args) #new_await)),
+                        *ret,
+                    );
                     if asynchronous {
-                        quote!(|| async { #new_state })
+                        quote!(|#params| async #moved { #new_state })
                     } else {
-                        quote!(|| #new_state)
+                        quote!(|#params| #new_state)
                     }
                 }
                 // No `new` here: `Default`, with an error on the type that says where `new` is
@@ -108,9 +124,9 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
                 State::Default => {
                     let default_state = respan(quote!(#p::default_state::<#self_ty>), self_ty.span());
                     if asynchronous {
-                        quote!(|| async { #default_state() })
+                        quote!(|#params| async #moved { #default_state() })
                     } else {
-                        quote!(|| #default_state())
+                        quote!(|#params| #default_state())
                     }
                 }
             };
@@ -125,10 +141,26 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
             });
             let on_reload = on_reload.map(|h| {
                 let a = awaited(h.is_async);
-                respan(
-                    quote!(#asy fn on_reload(&mut self) { #ty::on_reload(self) #a }),
-                    h.name,
-                )
+                match settings {
+                    // The settings the reload read, when it read a valid file.
+                    Some(s) if s.in_reload => {
+                        let sty = s.ty;
+                        respan(
+                            quote!(#asy fn on_reload(&mut self) {
+                                if let ::core::option::Option::Some(__simple_daemon_settings) =
+                                    #p::reloaded_settings::<#sty>()
+                                {
+                                    #ty::on_reload(self, __simple_daemon_settings) #a
+                                }
+                            }),
+                            h.name,
+                        )
+                    }
+                    _ => respan(
+                        quote!(#asy fn on_reload(&mut self) { #ty::on_reload(self) #a }),
+                        h.name,
+                    ),
+                }
             });
             let tick_await = awaited(tick.is_async);
             let call = match ctx_arg(tick) {
@@ -199,7 +231,7 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
                     #on_reload
                 }
             };
-            (daemon_impl, init)
+            (daemon_impl, init, settings_ty)
         }
         Plan::Fn { tick } => {
             let call = match ctx_arg(tick) {
@@ -226,13 +258,15 @@ fn emit(args: &Args, plan: &Plan<'_>, input: TokenStream) -> TokenStream {
                 let daemon = quote!(#p::FnDaemon(|#ctx: &#p::Context| #call));
                 quote!(|| ::core::result::Result::Ok::<_, ::core::convert::Infallible>(#daemon))
             };
-            (TokenStream::new(), init)
+            (TokenStream::new(), init, None)
         }
     };
-    let main_fn = if asynchronous {
-        quote!(main_tokio)
-    } else {
-        quote!(main)
+    let main_fn = match (asynchronous, settings_ty) {
+        (true, None) => quote!(main_tokio),
+        (false, None) => quote!(main),
+        // A settings type that is not `Deserialize` is reported on the type.
+        (true, Some(ty)) => respan(quote!(main_tokio_with_settings), ty.span()),
+        (false, Some(ty)) => respan(quote!(main_with_settings), ty.span()),
     };
     quote! {
         #input
@@ -412,6 +446,9 @@ fn builder(args: &Args, p: &TokenStream) -> TokenStream {
     }
     if let Some((addr, _)) = &args.admin {
         chain.extend(quote!(.admin(#addr)));
+    }
+    if let Some((path, _)) = &args.config {
+        chain.extend(quote!(.config_file(#path)));
     }
     chain
 }

@@ -20,6 +20,8 @@ pub(crate) enum Plan<'a> {
         /// Each hook, when present: the span of its name, and whether it is an `async fn`.
         on_stop: Option<Hook>,
         on_reload: Option<Hook>,
+        /// The daemon's settings type (feature `config`), when `new` or `on_reload` takes one.
+        settings: Option<Settings<'a>>,
     },
     /// A free `fn tick()`.
     Fn { tick: Tick<'a> },
@@ -53,6 +55,17 @@ impl Plan<'_> {
             Plan::Fn { tick } => tick.is_async,
         }
     }
+}
+
+/// The settings parameter of `new` and `on_reload` (feature `config`).
+#[derive(Clone, Copy)]
+pub(crate) struct Settings<'a> {
+    /// Its type: read from the file's `[settings]` table.
+    pub(crate) ty: &'a Type,
+    /// `new` takes it.
+    pub(crate) in_new: bool,
+    /// `on_reload` takes it.
+    pub(crate) in_reload: bool,
 }
 
 /// How the state is built.
@@ -215,18 +228,42 @@ fn check_impl<'a>(imp: &'a ItemImpl, errors: &mut Errors) -> Plan<'a> {
             }
         }
     };
-    let state = match item::method(imp, NEW) {
+    let (state, new_settings) = match item::method(imp, NEW) {
         Some(m) => check_new(m, errors),
-        None => State::Default,
+        None => (State::Default, None),
     };
-    let on_stop = item::method(imp, ON_STOP).map(|m| check_hook(m, errors));
-    let on_reload = item::method(imp, ON_RELOAD).map(|m| check_hook(m, errors));
+    let on_stop = item::method(imp, ON_STOP).map(|m| check_hook(m, false, errors).0);
+    let (on_reload, reload_settings) = match item::method(imp, ON_RELOAD) {
+        Some(m) => {
+            let (hook, settings) = check_hook(m, true, errors);
+            (Some(hook), settings)
+        }
+        None => (None, None),
+    };
+    if let (Some(a), Some(b)) = (new_settings, reload_settings) {
+        if a.to_token_stream().to_string() != b.to_token_stream().to_string() {
+            errors.push(syn::Error::new_spanned(
+                b,
+                format!(
+                    "`on_reload` takes the settings type `new` takes, `{}`: both are read from the \
+                     same [settings] table",
+                    a.to_token_stream()
+                ),
+            ));
+        }
+    }
+    let settings = new_settings.or(reload_settings).map(|ty| Settings {
+        ty,
+        in_new: new_settings.is_some(),
+        in_reload: reload_settings.is_some(),
+    });
     Plan::Impl {
         self_ty: &imp.self_ty,
         state,
         tick,
         on_stop,
         on_reload,
+        settings,
     }
 }
 
@@ -365,17 +402,57 @@ fn check_tick<'a>(sig: &'a Signature, method: bool, errors: &mut Errors) -> Tick
     }
 }
 
-fn check_new(m: &ImplItemFn, errors: &mut Errors) -> State {
+/// The settings parameter of `new` or `on_reload` (one typed parameter, `settings: S`), checked:
+/// it needs the feature `config`.
+fn settings_param<'a>(arg: &'a FnArg, name: &str, errors: &mut Errors) -> Option<&'a Type> {
+    match arg {
+        FnArg::Typed(t) => {
+            if !cfg!(feature = "config") {
+                errors.push(syn::Error::new_spanned(
+                    t,
+                    format!(
+                        "a settings parameter of `{name}` needs the `config` feature of \
+                         simple-daemon (the [settings] table of the operator's file); enable it \
+                         in Cargo.toml: `simple-daemon = {{ version = \"0.1\", features = \
+                         [\"config\"] }}`"
+                    ),
+                ));
+                return None;
+            }
+            if let Type::Reference(r) = &*t.ty {
+                errors.push(syn::Error::new_spanned(
+                    r,
+                    format!(
+                        "the parameter of `{name}` is the daemon's settings, read from the [settings] \
+                         table of the operator's file: an owned type that implements \
+                         `serde::Deserialize` (`{name}(settings: Settings)`), not a reference"
+                    ),
+                ));
+                return None;
+            }
+            Some(&t.ty)
+        }
+        FnArg::Receiver(r) => {
+            errors.push(syn::Error::new_spanned(r, format!("`{name}` takes no `self`")));
+            None
+        }
+    }
+}
+
+fn check_new<'a>(m: &'a ImplItemFn, errors: &mut Errors) -> (State, Option<&'a Type>) {
     let sig = &m.sig;
     let is_async = check_plain(sig, errors);
-    if !sig.inputs.is_empty() {
-        errors.push(syn::Error::new_spanned(
+    let mut settings = None;
+    match sig.inputs.len() {
+        0 => {}
+        1 => settings = sig.inputs.first().and_then(|a| settings_param(a, "new", errors)),
+        _ => errors.push(syn::Error::new_spanned(
             &sig.inputs,
-            "`new` must take no arguments: the daemon builds its state with `new()` (rename this \
-             one and implement `Default`, or read the settings inside `new`)",
-        ));
+            "`new` takes no arguments, or one: the daemon's settings, read from the [settings] \
+             table of the operator's file (`fn new(settings: Settings) -> Self`, feature `config`)",
+        )),
     }
-    match &sig.output {
+    let state = match &sig.output {
         ReturnType::Default => {
             errors.push(syn::Error::new(
                 sig.ident.span(),
@@ -388,7 +465,8 @@ fn check_new(m: &ImplItemFn, errors: &mut Errors) -> State {
         // system to say (`__private::NewReturn`), on this type: the macro cannot see through an
         // alias.
         ReturnType::Type(_, ty) => State::New(ty.span(), is_async),
-    }
+    };
+    (state, settings)
 }
 
 /// `#[cfg]` on a method the macro calls: the glue would call it whether or not it is compiled
@@ -439,15 +517,29 @@ fn is_cfg(attr: &syn::Attribute) -> bool {
     produces_cfg
 }
 
-fn check_hook(m: &ImplItemFn, errors: &mut Errors) -> Hook {
+/// A hook (`on_stop`, `on_reload`); `takes_settings`: it may take the settings too (feature
+/// `config`), returned.
+fn check_hook<'a>(m: &'a ImplItemFn, takes_settings: bool, errors: &mut Errors) -> (Hook, Option<&'a Type>) {
     let sig = &m.sig;
     let is_async = check_plain(sig, errors);
     let name = &sig.ident;
     let good_receiver = matches!(sig.inputs.first(), Some(FnArg::Receiver(r)) if mut_ref_receiver(r));
-    if !good_receiver || sig.inputs.len() != 1 {
+    let mut settings = None;
+    if good_receiver && takes_settings && sig.inputs.len() == 2 {
+        settings = sig
+            .inputs
+            .iter()
+            .nth(1)
+            .and_then(|a| settings_param(a, "on_reload", errors));
+    } else if !good_receiver || sig.inputs.len() != 1 {
+        let also = if takes_settings {
+            format!(", or `&mut self` and the settings: `fn {name}(&mut self, settings: Settings)` (feature `config`)")
+        } else {
+            String::new()
+        };
         errors.push(syn::Error::new_spanned(
             &sig.inputs,
-            format!("the `{name}` hook takes `&mut self` and nothing else: `fn {name}(&mut self)`"),
+            format!("the `{name}` hook takes `&mut self` and nothing else: `fn {name}(&mut self)`{also}"),
         ));
     }
     if let ReturnType::Type(_, ty) = &sig.output {
@@ -459,10 +551,13 @@ fn check_hook(m: &ImplItemFn, errors: &mut Errors) -> Hook {
             ));
         }
     }
-    Hook {
-        name: sig.ident.span(),
-        is_async,
-    }
+    (
+        Hook {
+            name: sig.ident.span(),
+            is_async,
+        },
+        settings,
+    )
 }
 
 /// `&mut self`, `&'a mut self`, or `self: &mut T` (`&mut Self`, `&mut Worker`, `&mut` an alias:

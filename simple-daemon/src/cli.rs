@@ -1,6 +1,9 @@
 //! The generated binary's command line.
 //!
-//! Promises: without arguments the daemon runs; `--print-systemd-unit` and `--print-kubernetes`
+//! Promises: without arguments the daemon runs; `--config PATH` (feature `config`) names the
+//! operator's file for a run, `--check-config` or a print; `--check-config` checks what a start
+//! would (the file, the paths, the sockets, the settings), prints the resolved configuration and
+//! exits 0, or 78 with one sentence, writing nothing; `--print-systemd-unit` and `--print-kubernetes`
 //! print a ready unit or Deployment made from the code's own configuration
 //! ([`Config::systemd_unit`], [`Config::kubernetes_manifest`], in `print/`) and exit 0;
 //! `--help` (`-h`) and `--version` (`-V`) print and exit 0; anything else is a usage error: one sentence on stderr
@@ -8,6 +11,8 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
+use std::path::PathBuf;
 
 use crate::config::{Config, SimpleDaemon};
 use crate::error::{program, Exit};
@@ -20,59 +25,126 @@ pub(crate) enum Command {
     Run,
     PrintUnit,
     PrintKubernetes,
+    CheckConfig,
     Help,
     Version,
 }
 
+/// The parsed command line: what to do, and `--config PATH` when given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Parsed {
+    pub(crate) command: Command,
+    pub(crate) config: Option<PathBuf>,
+}
+
+const OPTIONS: &str =
+    "--config PATH, --check-config, --print-systemd-unit, --print-kubernetes, --help, --version";
+
 /// Parse the arguments after the program name. `Err` is the usage error's sentence.
-pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
+///
+/// `--config PATH` (or `--config=PATH`) goes with a run, `--check-config` or
+/// `--print-systemd-unit`; the other options stand alone, one at a time.
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed, String> {
     let mut args = args.into_iter();
-    let Some(first) = args.next() else {
-        return Ok(Command::Run);
-    };
-    let cmd = match first.to_str() {
-        Some("--print-systemd-unit") => Command::PrintUnit,
-        Some("--print-kubernetes") => Command::PrintKubernetes,
-        Some("--help" | "-h") => Command::Help,
-        Some("--version" | "-V") => Command::Version,
-        _ => {
+    let mut command: Option<(Command, String)> = None;
+    let mut config = None;
+    while let Some(arg) = args.next() {
+        let shown = arg.to_string_lossy().into_owned();
+        let cmd = match arg.to_str() {
+            Some("--print-systemd-unit") => Command::PrintUnit,
+            Some("--print-kubernetes") => Command::PrintKubernetes,
+            Some("--check-config") => Command::CheckConfig,
+            Some("--help" | "-h") => Command::Help,
+            Some("--version" | "-V") => Command::Version,
+            Some("--config") => {
+                let path = args
+                    .next()
+                    .ok_or_else(|| "--config needs a path: --config /etc/my-daemon.toml".to_owned())?;
+                set_config(&mut config, PathBuf::from(path))?;
+                continue;
+            }
+            _ => match std::os::unix::ffi::OsStrExt::as_bytes(arg.as_os_str()).strip_prefix(b"--config=") {
+                Some(path) => {
+                    let path = PathBuf::from(std::ffi::OsStr::from_bytes(path));
+                    set_config(&mut config, path)?;
+                    continue;
+                }
+                None => {
+                    return Err(format!(
+                        "unknown argument {shown:?}: this daemon takes no arguments to run, or {OPTIONS}"
+                    ))
+                }
+            },
+        };
+        if let Some((_, first)) = &command {
             return Err(format!(
-                "unknown argument {:?}: this daemon takes no arguments to run, or one of --print-systemd-unit, --print-kubernetes, --help, --version",
-                first.to_string_lossy()
-            ))
+                "unexpected argument {shown:?} after {first:?}: give one option at a time"
+            ));
         }
-    };
-    match args.next() {
-        None => Ok(cmd),
-        Some(extra) => Err(format!(
-            "unexpected argument {:?} after {:?}: give one option at a time",
-            extra.to_string_lossy(),
-            first.to_string_lossy()
-        )),
+        command = Some((cmd, shown));
     }
+    let command = command.map_or(Command::Run, |(c, _)| c);
+    if config.is_some() && matches!(command, Command::Help | Command::Version) {
+        return Err(
+            "--config goes with a run, --check-config, --print-systemd-unit or --print-kubernetes".to_owned(),
+        );
+    }
+    if config.is_some() && !cfg!(feature = "config") {
+        return Err(
+            "--config needs the feature \"config\" of simple-daemon, which this daemon was built without"
+                .to_owned(),
+        );
+    }
+    Ok(Parsed { command, config })
+}
+
+fn set_config(slot: &mut Option<PathBuf>, path: PathBuf) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Err("--config needs a path: --config /etc/my-daemon.toml".to_owned());
+    }
+    if slot.replace(path).is_some() {
+        return Err("--config is given twice: give one configuration file".to_owned());
+    }
+    Ok(())
 }
 
 /// What [`SimpleDaemon::main`] runs: handle the command line, else run the daemon.
 /// `run` runs the daemon (the sync or the async driver).
 pub(crate) fn main(builder: &SimpleDaemon, run: impl FnOnce(&SimpleDaemon) -> Exit) -> Exit {
     let prog = program();
-    let cmd = match parse(std::env::args_os().skip(1)) {
+    let parsed = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(sentence) => {
             eprintln!("{prog}: {sentence}.");
             return Exit::Usage;
         }
     };
-    if cmd == Command::Run {
-        return run(builder);
+    let mut builder = builder.clone();
+    builder.cli_config = parsed.config;
+    if parsed.command == Command::Run {
+        return run(&builder);
     }
-    let config = match builder.config() {
+    let config = match parsed.command {
+        // What the binary is and how to use it does not depend on the operator's file.
+        Command::Help | Command::Version => builder.check(),
+        _ => builder.config(),
+    };
+    let mut config = match config {
         Ok(c) => c,
         Err(e) => return config_failure(&e),
     };
-    match cmd {
+    if config.operator.base.is_none() {
+        config.operator.base = Some(Box::new(builder.clone()));
+    }
+    match parsed.command {
         Command::Version => println!("{}", name_version(&config)),
         Command::Help => print!("{}", help(&config, &prog)),
+        Command::CheckConfig => {
+            if let Err(e) = crate::config::show::check(&config) {
+                return config_failure(&e);
+            }
+            print!("{}", crate::config::show::report(&config));
+        }
         Command::PrintUnit => match std::env::current_exe() {
             Ok(exe) => print!("{}", config.systemd_unit(&exe)),
             Err(e) => {
@@ -101,7 +173,7 @@ fn help(config: &Config, prog: &str) -> String {
     let _ = writeln!(h);
     let _ = writeln!(
         h,
-        "Usage: {prog} [--print-systemd-unit | --print-kubernetes | --help | --version]"
+        "Usage: {prog} [--config PATH] [--check-config | --print-systemd-unit | --print-kubernetes] | --help | --version"
     );
     let _ = writeln!(h);
     let every = match config.interval() {
@@ -118,6 +190,21 @@ fn help(config: &Config, prog: &str) -> String {
     let _ = write!(h, "{}", log_location(config));
     let _ = writeln!(h);
     let _ = writeln!(h, "Options:");
+    let _ = writeln!(
+        h,
+        "  --config PATH         read the operator's configuration file PATH (TOML: the keys, and [settings])"
+    );
+    if let Some(f) = config.operator.base.as_ref().and_then(|b| b.config_file.as_ref()) {
+        let _ = writeln!(
+            h,
+            "                        (without it: {}, when that file exists)",
+            f.display()
+        );
+    }
+    let _ = writeln!(
+        h,
+        "  --check-config        check the configuration as a start would, print it with where each value came from, and exit"
+    );
     let _ = writeln!(
         h,
         "  --print-systemd-unit  print a systemd unit (Type=notify) that runs this binary, and exit"
@@ -242,11 +329,28 @@ mod tests {
 
     #[test]
     fn parses_each_option_and_rejects_the_rest() {
-        assert_eq!(parse(args(&[])), Ok(Command::Run));
-        assert_eq!(parse(args(&["--print-systemd-unit"])), Ok(Command::PrintUnit));
-        assert_eq!(parse(args(&["--print-kubernetes"])), Ok(Command::PrintKubernetes));
-        assert_eq!(parse(args(&["-h"])), Ok(Command::Help));
-        assert_eq!(parse(args(&["--version"])), Ok(Command::Version));
+        let cmd = |a: &[&str]| parse(args(a)).map(|p| p.command);
+        assert_eq!(cmd(&[]), Ok(Command::Run));
+        assert_eq!(cmd(&["--print-systemd-unit"]), Ok(Command::PrintUnit));
+        assert_eq!(cmd(&["--print-kubernetes"]), Ok(Command::PrintKubernetes));
+        assert_eq!(cmd(&["--check-config"]), Ok(Command::CheckConfig));
+        assert_eq!(cmd(&["-h"]), Ok(Command::Help));
+        assert_eq!(cmd(&["--version"]), Ok(Command::Version));
+        if cfg!(feature = "config") {
+            let p = parse(args(&["--config", "/etc/x.toml", "--check-config"])).expect("both");
+            assert_eq!(p.command, Command::CheckConfig);
+            assert_eq!(p.config, Some(PathBuf::from("/etc/x.toml")));
+            let p = parse(args(&["--config=/etc/x.toml"])).expect("a run");
+            assert_eq!(
+                (p.command, p.config),
+                (Command::Run, Some(PathBuf::from("/etc/x.toml")))
+            );
+            assert!(parse(args(&["--config"])).is_err());
+            assert!(parse(args(&["--config", "a", "--config", "b"])).is_err());
+        } else {
+            let off = parse(args(&["--config", "/etc/x.toml"])).expect_err("no feature");
+            assert!(off.contains("feature \"config\""), "{off}");
+        }
         let unknown = parse(args(&["--verbose"])).expect_err("--verbose is not an option");
         assert!(unknown.starts_with("unknown argument \"--verbose\""));
         let two = parse(args(&["--help", "--version"])).expect_err("one option at a time");

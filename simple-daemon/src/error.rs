@@ -90,6 +90,31 @@ pub enum Error {
     /// the daemon's sinks): do not call `tracing_subscriber`'s `init` or `set_global_default`
     /// yourself. Nothing was created on disk and no signal handler was installed.
     SubscriberInstalled,
+    /// The operator's configuration file (feature `config`) has a mistake: TOML syntax, an
+    /// unknown key, a bad value, or a `[settings]` table that does not fit the daemon's type.
+    ///
+    /// ```
+    /// let err = simple_daemon::Error::File {
+    ///     path: "/etc/poller.toml".into(),
+    ///     line: 3,
+    ///     column: 9,
+    ///     message: "invalid interval: duration \"5\" has no unit".into(),
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "configuration file \"/etc/poller.toml\", line 3, column 9: invalid interval: duration \"5\" has no unit"
+    /// );
+    /// ```
+    File {
+        /// The file.
+        path: PathBuf,
+        /// The line of the mistake, from 1.
+        line: usize,
+        /// The column of the mistake (in characters), from 1.
+        column: usize,
+        /// What is wrong there.
+        message: String,
+    },
     /// The admin listener (feature `admin`) could not listen on its address, or its thread
     /// could not be spawned.
     Admin {
@@ -193,6 +218,16 @@ impl fmt::Display for Error {
             Error::Admin { address, source } => {
                 write!(f, "admin cannot listen on {address}: {source}")
             }
+            Error::File {
+                path,
+                line,
+                column,
+                message,
+            } => write!(
+                f,
+                "configuration file {:?}, line {line}, column {column}: {message}",
+                path.display().to_string()
+            ),
             Error::LoggerInstalled => f.write_str(
                 "another `log` logger (env_logger, tracing-log, ...) is already installed in this process: the daemon must own the process's logger, so log through `simple_daemon::log` and do not install one yourself",
             ),

@@ -217,6 +217,8 @@ mod print;
 mod schedule;
 mod signals;
 
+#[cfg(feature = "config")]
+pub use config::reloaded_settings;
 pub use config::{
     Config, Directives, Mode, ParseRotateEveryError, RotateEvery, SimpleDaemon, DEFAULT_LOG_FORMAT,
     DEFAULT_MAX_LOG_FILES, DEFAULT_MAX_LOG_SIZE, JSON_LOG_FORMAT, RUST_LOG,
@@ -279,6 +281,8 @@ pub trait Daemon {
 /// Used by the code `#[daemon]` generates. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
+    #[cfg(feature = "config")]
+    pub use crate::config::reloaded_settings;
     pub use crate::config::{Mode, RotateEvery, SimpleDaemon};
     pub use crate::context::Context;
     #[cfg(feature = "tokio")]

@@ -172,6 +172,9 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -
         Level::Info,
         format_args!("Log level: {}{from}", config.directives),
     );
+    if let Some(line) = crate::config::start_line(config) {
+        log::info!("{line}");
+    }
     if let Some(l) = logging::global() {
         logging::lifecycle(
             Level::Info,

@@ -341,7 +341,7 @@ pub(crate) fn near_level(s: &str) -> Option<&'static str> {
 }
 
 /// Optimal string alignment distance (a swap of neighbours is one edit).
-fn distance(a: &[u8], b: &[u8]) -> usize {
+pub(crate) fn distance(a: &[u8], b: &[u8]) -> usize {
     let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;

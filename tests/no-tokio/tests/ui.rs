@@ -4,8 +4,9 @@
 //!
 //! `ui/*.rs`: an async form without the feature is one error, on the `async` token, naming the
 //! feature and the Cargo.toml line; so is each of `schedule` and `timezone` without the feature
-//! `schedule`, `compress` without the feature `compress`, and `admin` without the feature
-//! `admin` (all off here too). Regenerate with
+//! `schedule`, `compress` without the feature `compress`, `admin` without the feature `admin`,
+//! and the `config` key and a settings parameter of `new` without the feature `config` (all off
+//! here too). Regenerate with
 //! `TRYBUILD=overwrite cargo test -p simple-daemon-tests-no-tokio --test ui`, then read every
 //! changed `.stderr` before committing.
 

@@ -1,8 +1,13 @@
-//! The builder, [`SimpleDaemon`], and the validated [`Config`] it produces.
+//! The builder, [`SimpleDaemon`], the validated [`Config`] it produces, and the operator's
+//! configuration over it.
 //!
 //! Every key of the `#[daemon(...)]` attribute is a builder method of the same name with the same
 //! default. Values are checked once, by [`SimpleDaemon::config`] (which [`SimpleDaemon::start`]
 //! and [`SimpleDaemon::run`] call): a bad value is an [`Error`] naming the setting, never a panic.
+//!
+//! Modules: [`keys`] (every key an operator can set: its value's syntax, how it is shown, whether
+//! it changes live), `file` (feature `config`: the TOML file, its `[settings]` table, and the
+//! precedence built-in, file, `RUST_LOG`), [`show`] (`--check-config`'s report).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -17,6 +22,18 @@ pub use crate::logging::format::{DEFAULT_LOG_FORMAT, JSON_LOG_FORMAT};
 pub use crate::logging::rotate::{ParseRotateEveryError, RotateEvery};
 use crate::logging::DEFAULT_JOURNAL_SOCKET;
 use crate::schedule::{self, Calendar, Missed, OnError, DEFAULT_MAX_BACKOFF};
+
+#[cfg(feature = "config")]
+mod file;
+#[cfg(not(feature = "config"))]
+#[path = "no_file.rs"]
+mod file;
+pub(crate) mod keys;
+pub(crate) mod show;
+
+#[cfg(feature = "config")]
+pub use file::reloaded_settings;
+pub(crate) use file::start_line;
 
 /// The environment variable whose directives, when set and not empty at start, replace
 /// [`SimpleDaemon::level`].
@@ -105,7 +122,7 @@ pub struct SimpleDaemon {
     journal_socket: PathBuf,
     max_log_size: u64,
     max_log_files: usize,
-    rotate_every: Option<RotateEvery>,
+    pub(crate) rotate_every: Option<RotateEvery>,
     /// `compress` (feature `compress`; its builder method lives in `logging::compress`).
     pub(crate) compress: bool,
     stop_timeout: Option<Duration>,
@@ -124,6 +141,13 @@ pub struct SimpleDaemon {
     /// live in the `schedule` module).
     pub(crate) schedule: Option<String>,
     pub(crate) timezone: Option<String>,
+    /// `config = "..."`: the operator's file, read when it exists (feature `config`).
+    pub(crate) config_file: Option<PathBuf>,
+    /// `--config PATH`: the operator's file, which must exist (set by the command line).
+    pub(crate) cli_config: Option<PathBuf>,
+    /// The daemon's own settings type, read from the file's `[settings]` (feature `config`).
+    #[cfg_attr(not(feature = "config"), allow(dead_code))]
+    pub(crate) settings: file::SettingsType,
 }
 
 /// A validated configuration, made by [`SimpleDaemon::config`].
@@ -162,6 +186,24 @@ pub struct Config {
     pub(crate) max_failures: Option<u32>,
     /// The calendar of `schedule` and `timezone`, when given (feature `schedule`).
     pub(crate) calendar: Option<Calendar>,
+    /// Where the values came from, and how to read them again (a reload).
+    pub(crate) operator: Operator,
+}
+
+/// What the operator's configuration added to the built-in one: the file read, the keys it
+/// set, its `[settings]` table; and the builder to resolve again on a reload.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Operator {
+    /// The builder the configuration was resolved from (before the file).
+    pub(crate) base: Option<Box<SimpleDaemon>>,
+    /// The same builder with the file's keys set (what [`show`] reads).
+    pub(crate) resolved: Option<Box<SimpleDaemon>>,
+    /// The configuration file read, if any.
+    pub(crate) file: Option<PathBuf>,
+    /// The keys the file set.
+    pub(crate) from_file: Vec<&'static str>,
+    /// The file's `[settings]` table, as TOML, when it has one.
+    pub(crate) settings: Option<String>,
 }
 
 /// The tokio runtime's keys, `flavor` and `worker_threads` (set by the builder methods of the
@@ -210,6 +252,9 @@ impl SimpleDaemon {
             max_failures: None,
             schedule: None,
             timezone: None,
+            config_file: None,
+            cli_config: None,
+            settings: file::SettingsType::default(),
         }
     }
 
@@ -633,6 +678,11 @@ impl SimpleDaemon {
     /// );
     /// ```
     pub fn config(&self) -> Result<Config, Error> {
+        file::resolve(self)
+    }
+
+    /// The checks of [`config`](Self::config) on this builder's own values (no file).
+    pub(crate) fn check(&self) -> Result<Config, Error> {
         check_name(&self.name)?;
         let log_name = match &self.log_name {
             Some(n) => {
@@ -777,6 +827,7 @@ impl SimpleDaemon {
             max_backoff: self.max_backoff,
             max_failures: self.max_failures,
             calendar,
+            operator: Operator::default(),
         })
     }
 }
@@ -876,6 +927,11 @@ impl Config {
     /// The binary's version, if one was given ([`SimpleDaemon::version`]).
     pub fn version(&self) -> Option<&str> {
         self.version.as_deref()
+    }
+    /// The operator's configuration file this configuration was read from, if any (feature
+    /// `config`: `--config PATH`, or the `config` key's file when it exists).
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.operator.file.as_deref()
     }
 }
 
