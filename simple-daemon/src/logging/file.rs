@@ -35,12 +35,15 @@
 //!   that the path still names our file (`st_dev`/`st_ino`): when another writer rotated it
 //!   already, this one opens the new file instead of rotating twice. A record is written
 //!   under that lock, right after the rollover decision on the real size, when it falls in
-//!   the last sixteenth before the limit (by this process's count, refreshed at every look),
-//!   and every record for 1.5 s after a sign of another writer (the real size is larger than
-//!   this process's count, or the path names another file while ours still exists). In its
-//!   first 1.5 s a process looks at the file at every new millisecond (or 256th of the limit),
-//!   so writers started together (template units) see each other at once. Otherwise a record
-//!   costs no lock and no system call besides its `write(2)`. What this does not promise: a
+//!   the last sixteenth before the limit (by this process's count, refreshed at every look) and
+//!   a fine look is due (a new millisecond, or a 256th of the limit written since the last
+//!   look: never per record at a high rate), and every record for 1.5 s after a sign of
+//!   another writer (the real size is larger than this process's count, or the path names
+//!   another file while ours still exists). In its first 1.5 s a process takes a fine look at
+//!   the file, so writers started together (template units) see each other at once. Otherwise
+//!   a record costs no lock and no system call besides its `write(2)` (the default 1 MiB limit:
+//!   one `fstat` + `lstat` per 4 KiB near the limit and in the first 1.5 s, plus a `flock` pair
+//!   near the limit; one look a second otherwise). What this does not promise: a
 //!   writer that has not seen the other yet decides without the lock, so when it is preempted
 //!   between its look and its write while the other fills the file, its one record can take the
 //!   file past the limit (seen in about one run in seven of two writers racing on a 20 KB
@@ -544,12 +547,19 @@ impl FileSink {
         if st.shared && ms >= st.alone_after {
             st.shared = false;
         }
-        if !st.shared {
+        // A fine look (in the first moments after start, and near the limit) is due at a new
+        // millisecond or after a 256th of the limit written since the last look: never per
+        // record, whatever the rate (one per 4 KiB at most for the default 1 MiB).
+        let fine = ms != st.looked_at || st.since_look >= self.max / 256;
+        let near = |st: &State| {
+            !self.buffered && st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16
+        };
+        if !st.shared && !(fine && near(st)) {
             // The cheap test on every record: a new second, or a 64th of the limit written since
             // the last look. In the first moments after start (when a writer started beside this
-            // one may not have been seen yet): a new millisecond, or a 256th of the limit.
+            // one may not have been seen yet): a fine look.
             let due = if ms < st.watch_until {
-                ms.abs_diff(st.looked_at) >= 1 || st.since_look >= self.max / 256
+                fine
             } else {
                 ms.div_euclid(1000) != st.looked_at.div_euclid(1000) || st.since_look >= self.max / 64
             };
@@ -560,12 +570,12 @@ impl FileSink {
         if st.timed.is_some_and(|t| ms >= t.next()) {
             self.rotate_by_time(st, ms, deadline);
         }
-        // With another writer, in the last sixteenth before the limit, or when our count says
-        // the limit is reached: decide under the directory lock, on the real size of the file
-        // the path names now (another process may have rotated it already), and write the
-        // record before the lock is released, so no other writer's record slips in between.
-        let near = !self.buffered && st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16;
-        if st.shared || near || rotate::needs_rollover(st.size, len, self.max) {
+        // With another writer, at a fine look in the last sixteenth before the limit, or when
+        // our count says the limit is reached: decide under the directory lock, on the real
+        // size of the file the path names now (another process may have rotated it already),
+        // and write the record before the lock is released, so no other writer's record slips
+        // in between.
+        if st.shared || (fine && near(st)) || rotate::needs_rollover(st.size, len, self.max) {
             st.drain();
             let _held = DirLock::take(st.dir.clone(), deadline);
             self.look(st, ms);

@@ -593,6 +593,17 @@ mod tests {
         proptest! {
             #![proptest_config(ProptestConfig::with_cases(2000))]
 
+            /// The escaper writes exactly what serde_json writes for a string, whatever its
+            /// length (the eight-byte chunks and the padded last one) and content.
+            #[test]
+            fn a_string_is_escaped_as_serde_json_escapes_it(s in text(), pre in 0usize..9) {
+                let s = format!("{}{s}", "a".repeat(pre));
+                let mut out = Vec::new();
+                record::write_json_str(&mut out, &s);
+                let want = serde_json::to_string(&s).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(String::from_utf8_lossy(&out), want);
+            }
+
             /// Any message and any fields give one valid JSON object, read back by serde_json
             /// with the same values, the fixed keys first and holding their own values, and no
             /// key repeated.

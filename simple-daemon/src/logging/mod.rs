@@ -607,17 +607,17 @@ impl Log for Logger {
     }
 
     fn log(&self, record: &Record<'_>) {
-        let mut fields = Vec::new();
-        record::collect_log(record, &mut fields);
-        let entry = Entry {
-            level: record.level(),
-            target: record.target(),
-            file: record.file(),
-            line: record.line(),
-            args: *record.args(),
-            fields: &fields,
-        };
-        self.emit(&entry, None, To::All);
+        record::with_log_fields(record, |fields| {
+            let entry = Entry {
+                level: record.level(),
+                target: record.target(),
+                file: record.file(),
+                line: record.line(),
+                args: *record.args(),
+                fields,
+            };
+            self.emit(&entry, None, To::All);
+        });
     }
 
     fn flush(&self) {

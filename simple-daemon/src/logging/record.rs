@@ -3,13 +3,13 @@
 //!
 //! Promises:
 //! - an [`Entry`] is what every front end hands the sinks: `log` records (with their key-values,
-//!   collected by [`collect_log`]), the daemon's own lines (no fields), and any other bridge
+//!   collected by [`with_log_fields`]), the daemon's own lines (no fields), and any other bridge
 //!   (e.g. `tracing`) that builds one itself and calls
 //!   [`Logger::write`](super::Logger::write);
 //! - a field's value keeps its type ([`Value`]: signed and unsigned integers, floats, booleans,
 //!   strings); anything else (a `Display`/`Debug` value) becomes its text, a string;
-//! - a record without fields costs nothing here: [`collect_log`] does not allocate when the
-//!   record has no key-values;
+//! - a record with few fields costs no allocation here: [`with_log_fields`] keeps up to four on
+//!   the stack (and nothing at all for a record without key-values);
 //! - [`write_text`] renders fields as `user=42 path="/x" ok=true` (strings quoted and escaped as
 //!   Rust's `Debug` does, numbers and booleans bare); [`write_json_str`] escapes a string for
 //!   JSON (quotes, backslashes and every control character), checked against a real JSON parser
@@ -89,16 +89,63 @@ impl<'a> Entry<'a> {
     }
 }
 
-/// Append the key-values of `record` to `out`, typed.
-pub(crate) fn collect_log<'a>(record: &'a log::Record<'a>, out: &mut Vec<Field<'a>>) {
+/// How many key-values [`with_log_fields`] keeps on the stack (more go in a `Vec`).
+const INLINE_FIELDS: usize = 4;
+
+/// Call `f` with the key-values of `record`, typed: on the stack when they are few (no
+/// allocation per record), in a `Vec` otherwise.
+pub(crate) fn with_log_fields<'a, R>(record: &'a log::Record<'a>, f: impl FnOnce(&[Field<'a>]) -> R) -> R {
     let source = record.key_values();
-    if source.count() == 0 {
-        return;
+    let n = source.count();
+    if n == 0 {
+        return f(&[]);
     }
-    let _ = source.visit(&mut Collect(out));
+    if n <= INLINE_FIELDS {
+        let mut inline: [Field<'a>; INLINE_FIELDS] = std::array::from_fn(|_| Field {
+            key: Cow::Borrowed(""),
+            value: Value::Bool(false),
+        });
+        let mut c = Collect(Slots::Inline(&mut inline, 0));
+        let _ = source.visit(&mut c);
+        let Collect(Slots::Inline(_, len)) = c else {
+            return f(&[]);
+        };
+        return f(&inline[..len]);
+    }
+    let mut out = Vec::with_capacity(n);
+    let _ = source.visit(&mut Collect(Slots::Heap(&mut out)));
+    f(&out)
 }
 
-struct Collect<'v, 'o>(&'o mut Vec<Field<'v>>);
+/// Append the key-values of `record` to `out`, typed (through [`with_log_fields`]).
+#[cfg(test)]
+pub(crate) fn collect_log<'a>(record: &'a log::Record<'a>, out: &mut Vec<Field<'a>>) {
+    with_log_fields(record, |f| out.extend_from_slice(f));
+}
+
+/// Where [`Collect`] puts the fields.
+enum Slots<'v, 'o> {
+    /// A stack array and how many of it are used.
+    Inline(&'o mut [Field<'v>; INLINE_FIELDS], usize),
+    Heap(&'o mut Vec<Field<'v>>),
+}
+
+struct Collect<'v, 'o>(Slots<'v, 'o>);
+
+impl<'v> Collect<'v, '_> {
+    fn push(&mut self, field: Field<'v>) {
+        match &mut self.0 {
+            Slots::Inline(a, len) => {
+                // `count()` said how many there are; a source that visits more keeps the first.
+                if let Some(slot) = a.get_mut(*len) {
+                    *slot = field;
+                    *len += 1;
+                }
+            }
+            Slots::Heap(v) => v.push(field),
+        }
+    }
+}
 
 impl<'v> VisitSource<'v> for Collect<'v, '_> {
     fn visit_pair(&mut self, key: kv::Key<'v>, value: kv::Value<'v>) -> Result<(), kv::Error> {
@@ -111,7 +158,7 @@ impl<'v> VisitSource<'v> for Collect<'v, '_> {
         let value = typed
             .0
             .unwrap_or_else(|| Value::Str(Cow::Owned(value.to_string())));
-        self.0.push(Field { key, value });
+        self.push(Field { key, value });
         Ok(())
     }
 }
@@ -249,59 +296,84 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
 
 /// Append the bytes of a UTF-8 string escaped for the inside of a JSON string.
 ///
-/// Runs of bytes that need no escape are found eight at a time and copied whole.
+/// Runs of bytes that need no escape are found eight at a time and copied whole; the last,
+/// shorter chunk is tested as the string's last eight bytes (a string shorter than eight,
+/// padded with spaces, which need no escape), so a string without escapes is never walked byte
+/// by byte.
 pub(crate) fn write_json_escaped(out: &mut Vec<u8>, s: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
     /// Whether any byte of `w` is below 0x20, a quote or a backslash.
+    #[inline(always)]
     fn needs_escape(w: u64) -> bool {
         let below = w.wrapping_sub(ONES * 0x20) & !w;
-        let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
-        let bslash = (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
+        let q = w ^ (ONES * u64::from(b'"'));
+        let quote = q.wrapping_sub(ONES) & !q;
+        let b = w ^ (ONES * u64::from(b'\\'));
+        let bslash = b.wrapping_sub(ONES) & !b;
         (below | quote | bslash) & HIGH != 0
     }
+    /// The eight bytes at `at`, or (a string shorter than eight) the string padded with spaces.
+    #[inline(always)]
+    fn word(s: &[u8], at: usize) -> u64 {
+        let mut w = [b' '; 8];
+        match s.get(at..at + 8) {
+            Some(b) => w.copy_from_slice(b),
+            None => {
+                for (d, &c) in w.iter_mut().zip(&s[at..]) {
+                    *d = c;
+                }
+            }
+        }
+        u64::from_le_bytes(w)
+    }
+    let n = s.len();
     let mut start = 0;
     let mut i = 0;
-    while i < s.len() {
-        if i + 8 <= s.len() {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(&s[i..i + 8]);
-            if !needs_escape(u64::from_le_bytes(w)) {
-                i += 8;
-                continue;
-            }
-        }
-        let b = s[i];
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => b"",
-            _ => {
-                i += 1;
-                continue;
-            }
-        };
-        out.extend_from_slice(&s[start..i]);
-        if esc.is_empty() {
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[usize::from(b >> 4)],
-                HEX[usize::from(b & 0xf)],
-            ]);
+    while i < n {
+        let take = (n - i).min(8);
+        // The last, shorter chunk of a long string: the last eight bytes, overlapping bytes
+        // already seen to need no escape.
+        let w = if take < 8 && n >= 8 {
+            word(s, n - 8)
         } else {
-            out.extend_from_slice(esc);
+            word(s, i)
+        };
+        if !needs_escape(w) {
+            i += take;
+            continue;
         }
-        i += 1;
-        start = i;
+        // An escape among these bytes: look at them one by one.
+        for at in i..i + take {
+            let b = s[at];
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0x00..=0x1f => b"",
+                _ => continue,
+            };
+            out.extend_from_slice(&s[start..at]);
+            if esc.is_empty() {
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]);
+            } else {
+                out.extend_from_slice(esc);
+            }
+            start = at + 1;
+        }
+        i += take;
     }
     out.extend_from_slice(&s[start..]);
 }
@@ -383,6 +455,24 @@ mod tests {
             write_json_value(&mut j, &Value::F64(v));
             assert_eq!(String::from_utf8_lossy(&j), want);
         }
+    }
+
+    #[test]
+    fn few_fields_on_the_stack_as_many_on_the_heap() {
+        let kvs: [(&str, log::kv::Value<'_>); 2] = [("user", 42u64.into()), ("path", "/x".into())];
+        let record = log::Record::builder()
+            .args(format_args!("x"))
+            .key_values(&kvs)
+            .build();
+        let mut fields = Vec::new();
+        collect_log(&record, &mut fields);
+        assert_eq!(
+            fields,
+            vec![
+                Field::new("user", Value::I64(42)),
+                Field::new("path", Value::Str(Cow::Borrowed("/x")))
+            ]
+        );
     }
 
     #[test]

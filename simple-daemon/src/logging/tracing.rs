@@ -23,6 +23,7 @@
 //!   by design; no library should enable it.)
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::sync::OnceLock;
 
@@ -164,36 +165,69 @@ where
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let Some(logger) = super::global() else { return };
-        let m = event.metadata();
-        let mut message = String::new();
-        let mut fields = Vec::new();
-        event.record(&mut Collect {
-            message: Some(&mut message),
-            fields: &mut fields,
-            replace: false,
-        });
-        if let Some(scope) = ctx.event_scope(event) {
-            // Innermost span first: a key already there (the event's, an inner span's) wins.
-            for span in scope {
-                let ext = span.extensions();
-                let Some(SpanFields(own)) = ext.get::<SpanFields>() else {
-                    continue;
-                };
-                for f in own {
-                    if !fields.iter().any(|o| o.key == f.key) {
-                        fields.push(f.clone());
+        with_buffers(|message, fields| {
+            let m = event.metadata();
+            event.record(&mut Collect {
+                message: Some(message),
+                fields,
+                replace: false,
+            });
+            if let Some(scope) = ctx.event_scope(event) {
+                // Innermost span first: a key already there (the event's, an inner span's) wins.
+                for span in scope {
+                    let ext = span.extensions();
+                    let Some(SpanFields(own)) = ext.get::<SpanFields>() else {
+                        continue;
+                    };
+                    for f in own {
+                        if !fields.iter().any(|o| o.key == f.key) {
+                            fields.push(f.clone());
+                        }
                     }
                 }
             }
-        }
-        logger.write(&Entry {
-            level: level(m.level()),
-            target: m.target(),
-            file: m.file(),
-            line: m.line(),
-            args: format_args!("{message}"),
-            fields: &fields,
+            logger.write(&Entry {
+                level: level(m.level()),
+                target: m.target(),
+                file: m.file(),
+                line: m.line(),
+                args: format_args!("{message}"),
+                fields,
+            });
         });
+    }
+}
+
+/// Run `f` with this thread's message and field buffers, emptied (no allocation per event once
+/// they have grown), or with fresh ones when they are in use (an event logged from inside a
+/// field's `Debug`) or gone (thread exit).
+fn with_buffers(f: impl FnOnce(&mut String, &mut Vec<Field<'static>>)) {
+    thread_local! {
+        static BUFFERS: RefCell<(String, Vec<Field<'static>>)> = const { RefCell::new((String::new(), Vec::new())) };
+    }
+    let mut f = Some(f);
+    let _ = BUFFERS.try_with(|b| {
+        if let Ok(mut b) = b.try_borrow_mut() {
+            let (message, fields) = &mut *b;
+            // Empty also before: an event whose field's `Debug` panicked left its part here.
+            message.clear();
+            fields.clear();
+            if let Some(f) = f.take() {
+                f(message, fields);
+            }
+            message.clear();
+            fields.clear();
+            // Give memory back after a huge event.
+            if message.capacity() > 64 * 1024 {
+                *message = String::new();
+            }
+            if fields.capacity() > 64 {
+                *fields = Vec::new();
+            }
+        }
+    });
+    if let Some(f) = f {
+        f(&mut String::new(), &mut Vec::new());
     }
 }
 
