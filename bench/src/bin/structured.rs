@@ -16,7 +16,9 @@
 //!
 //! One more row: `tracing` events (the same record, `tracing::info!(user = i, ...)`) through our
 //! bridge (feature `tracing`) to the rotating text file, against tracing-subscriber's `fmt` layer
-//! to a `File`.
+//! to a `File`. The direct rows are also run without rotation ("one file"), as the peers write.
+//! Beside lines/s (wall time, which a loaded machine disturbs) each case gives its process's CPU
+//! time per line (user and system, every thread), and the ratio of the peer's to ours.
 //!
 //! The disabled-target row runs in-process: a daemon started with `level` = a default of `info`
 //! and 20 `target=level` directives (one at `trace`, so `log`'s max level lets every record
@@ -31,6 +33,8 @@ use std::process::Command;
 use std::time::Instant;
 
 const MAX_SIZE: u64 = 1024 * 1024;
+/// A limit no run reaches: one file, as the peers write.
+const ONE_FILE: u64 = 1 << 40;
 const NAME: &str = "bench";
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,19 +49,26 @@ enum Kind {
     TsFmtNonBlocking,
     /// `tracing` events (not `log` records) through our bridge (feature `tracing`), text.
     OursTracingText,
+    /// The same three without rotation (one file, as the peers write).
+    OursJsonOneFile,
+    OursTextOneFile,
+    OursTracingTextOneFile,
 }
 
 impl Kind {
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 12] = [
         Kind::OursJson,
+        Kind::OursJsonOneFile,
         Kind::OursJsonBuffered,
         Kind::TsJson,
         Kind::TsJsonNonBlocking,
         Kind::OursText,
+        Kind::OursTextOneFile,
         Kind::OursTextBuffered,
         Kind::TsFmt,
         Kind::TsFmtNonBlocking,
         Kind::OursTracingText,
+        Kind::OursTracingTextOneFile,
     ];
     fn name(self) -> &'static str {
         match self {
@@ -70,6 +81,9 @@ impl Kind {
             Kind::TsFmt => "tracing-subscriber fmt, File",
             Kind::TsFmtNonBlocking => "tracing-subscriber fmt, non_blocking",
             Kind::OursTracingText => "simple-daemon tracing events, text+field",
+            Kind::OursJsonOneFile => "simple-daemon json direct, one file",
+            Kind::OursTextOneFile => "simple-daemon text+field direct, one file",
+            Kind::OursTracingTextOneFile => "simple-daemon tracing events, one file",
         }
     }
     fn arg(self) -> String {
@@ -88,8 +102,15 @@ impl Kind {
     fn json(self) -> bool {
         matches!(
             self,
-            Kind::OursJson | Kind::OursJsonBuffered | Kind::TsJson | Kind::TsJsonNonBlocking
+            Kind::OursJson
+                | Kind::OursJsonOneFile
+                | Kind::OursJsonBuffered
+                | Kind::TsJson
+                | Kind::TsJsonNonBlocking
         )
+    }
+    fn tracing_events(self) -> bool {
+        matches!(self, Kind::OursTracingText | Kind::OursTracingTextOneFile)
     }
     /// The peer a ratio is taken against, and the goal for it.
     fn goal(self) -> Option<(Kind, f64)> {
@@ -99,6 +120,8 @@ impl Kind {
             Kind::OursText => Some((Kind::TsFmt, 1.0)),
             Kind::OursTextBuffered => Some((Kind::TsFmtNonBlocking, 1.0)),
             Kind::OursTracingText => Some((Kind::TsFmt, 1.0)),
+            Kind::OursJsonOneFile => Some((Kind::TsJson, 1.5)),
+            Kind::OursTextOneFile | Kind::OursTracingTextOneFile => Some((Kind::TsFmt, 1.0)),
             _ => None,
         }
     }
@@ -117,6 +140,7 @@ fn main() {
     let exe = std::env::current_exe().expect("current_exe");
     println!("structured: {lines} INFO records with one field, 1 thread, median of {rounds} rounds");
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); Kind::ALL.len()];
+    let mut cpus: Vec<Vec<f64>> = vec![Vec::new(); Kind::ALL.len()];
     let mut checks: Vec<String> = vec![String::new(); Kind::ALL.len()];
     for _ in 0..rounds {
         for (k, kind) in Kind::ALL.into_iter().enumerate() {
@@ -135,11 +159,14 @@ fn main() {
                 "{kind:?}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let nanos: f64 = String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse()
-                .expect("child prints nanoseconds");
+            let text = String::from_utf8_lossy(&out.stdout);
+            let mut nums = text
+                .split_whitespace()
+                .map(|n| n.parse::<f64>().expect("child prints nanoseconds"));
+            let nanos = nums.next().expect("elapsed");
+            let cpu = nums.next().expect("cpu");
             rates[k].push(lines as f64 / (nanos / 1e9));
+            cpus[k].push(cpu / lines as f64);
             checks[k] = check(&dir, lines, kind.json(), kind.rotates());
             let _ = std::fs::remove_dir_all(&dir);
         }
@@ -150,21 +177,32 @@ fn main() {
         v[v.len() / 2]
     };
     println!(
-        "\n| {:<46} | {:>10} | {:>22} | check |",
-        "logger", "lines/s", "ratio (goal)"
+        "\n| {:<46} | {:>10} | {:>28} | {:>12} | {:>22} | check |",
+        "logger", "lines/s", "ratio (goal)", "CPU ns/line", "CPU ratio (peer / ours)"
     );
-    println!("|{:-<48}|{:->12}|{:->24}|-------|", "", "", "");
+    println!(
+        "|{:-<48}|{:->12}|{:->30}|{:->14}|{:->24}|-------|",
+        "", "", "", "", ""
+    );
     for (k, kind) in Kind::ALL.into_iter().enumerate() {
         let rate = median(&rates[k]);
-        let ratio = kind.goal().map_or(String::new(), |(peer, goal)| {
-            let p = median(&rates[Kind::ALL.iter().position(|&x| x == peer).unwrap_or(0)]);
-            format!("{:.2}x {:?} (>= {goal}x)", rate / p, peer)
-        });
+        let cpu = median(&cpus[k]);
+        let (ratio, cpu_ratio) = kind
+            .goal()
+            .map_or((String::new(), String::new()), |(peer, goal)| {
+                let i = Kind::ALL.iter().position(|&x| x == peer).unwrap_or(0);
+                (
+                    format!("{:.2}x {:?} (>= {goal}x)", rate / median(&rates[i]), peer),
+                    format!("{:.2}x", median(&cpus[i]) / cpu),
+                )
+            });
         println!(
-            "| {:<46} | {:>10.0} | {:>22} | {} |",
+            "| {:<46} | {:>10.0} | {:>28} | {:>12.0} | {:>22} | {} |",
             kind.name(),
             rate,
             ratio,
+            cpu,
+            cpu_ratio,
             checks[k]
         );
     }
@@ -189,7 +227,7 @@ fn child(args: &[String]) {
     };
     let mut guard = None;
     let mut worker = None;
-    let ours = |json: bool, buffered: bool| {
+    let ours = |json: bool, buffered: bool, max: u64| {
         simple_daemon::SimpleDaemon::new(NAME)
             .log_path(&dir)
             .level("info")
@@ -198,7 +236,7 @@ fn child(args: &[String]) {
             } else {
                 simple_daemon::DEFAULT_LOG_FORMAT
             })
-            .max_log_size(MAX_SIZE)
+            .max_log_size(max)
             .max_log_files(2)
             .buffered(buffered)
             .start()
@@ -210,11 +248,14 @@ fn child(args: &[String]) {
             .with_ansi(false)
     };
     match kind {
-        Kind::OursJson => guard = Some(ours(true, false)),
-        Kind::OursJsonBuffered => guard = Some(ours(true, true)),
-        Kind::OursText => guard = Some(ours(false, false)),
-        Kind::OursTextBuffered => guard = Some(ours(false, true)),
-        Kind::OursTracingText => guard = Some(ours(false, false)),
+        Kind::OursJson => guard = Some(ours(true, false, MAX_SIZE)),
+        Kind::OursJsonBuffered => guard = Some(ours(true, true, MAX_SIZE)),
+        Kind::OursText => guard = Some(ours(false, false, MAX_SIZE)),
+        Kind::OursTextBuffered => guard = Some(ours(false, true, MAX_SIZE)),
+        Kind::OursTracingText => guard = Some(ours(false, false, MAX_SIZE)),
+        Kind::OursJsonOneFile => guard = Some(ours(true, false, ONE_FILE)),
+        Kind::OursTextOneFile => guard = Some(ours(false, false, ONE_FILE)),
+        Kind::OursTracingTextOneFile => guard = Some(ours(false, false, ONE_FILE)),
         Kind::TsJson => builder().json().with_writer(file()).init(),
         Kind::TsFmt => builder().with_writer(file()).init(),
         Kind::TsJsonNonBlocking | Kind::TsFmtNonBlocking => {
@@ -230,7 +271,8 @@ fn child(args: &[String]) {
         }
     }
     let start = Instant::now();
-    if kind == Kind::OursTracingText {
+    let cpu = process_cpu_ns();
+    if kind.tracing_events() {
         for i in 0..lines {
             tracing::info!(user = i, "i{i} the quick brown fox jumps over the lazy dog");
         }
@@ -247,7 +289,8 @@ fn child(args: &[String]) {
         drop(worker.take());
     }
     let elapsed = start.elapsed();
-    println!("{}", elapsed.as_nanos());
+    let cpu = process_cpu_ns() - cpu;
+    println!("{} {cpu}", elapsed.as_nanos());
     drop(guard);
 }
 
@@ -330,6 +373,17 @@ mod noisy {
             log::debug!("noisy debug {i}");
         }
     }
+}
+
+/// This process's CPU time (user and system, every thread) in nanoseconds.
+fn process_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid timespec for the call to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// This thread's CPU time in nanoseconds.
