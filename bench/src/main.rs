@@ -15,7 +15,9 @@
 //! (lines per logging case, default 1,000,000), `--no-macro-cost` (skip the two clean release
 //! builds that measure the attribute's cost), `--check` (exit 1 when a row of simple-daemon or
 //! of the bare limit has no figure, or the logging rows are missing or failed their line check:
-//! what CI runs, in the quick form, so the command cannot silently break).
+//! what CI runs, in the quick form, so the command cannot silently break), `--baseline PATH`
+//! (the first stage's `log_throughput`, for the text rows then and now: [`structured_rows`]).
+//! The logging rows include the structured-logging rows of `structured` ([`structured_rows`]).
 //! It is a benchmark, not a test: it never fails on a slow machine, it reports.
 
 use std::io::{BufRead, BufReader};
@@ -28,6 +30,7 @@ use simple_daemon_bench::proc_status;
 
 mod async_rows;
 mod schedule_rows;
+mod structured_rows;
 
 /// One implementation under measurement.
 #[derive(Clone, Copy, PartialEq)]
@@ -218,7 +221,13 @@ struct Row {
 }
 
 /// The binaries this one runs, built beside it.
-const SIBLINGS: [&str; 4] = ["bench_ours", "bench_bare", "log_throughput", "bench_async"];
+const SIBLINGS: [&str; 5] = [
+    "bench_ours",
+    "bench_bare",
+    "log_throughput",
+    "bench_async",
+    "structured",
+];
 
 /// Build [`SIBLINGS`] with the profile and target directory this binary was built with: `cargo
 /// run -p simple-daemon-bench` builds only the binary it runs.
@@ -272,6 +281,10 @@ fn main() {
     let logging = !args.iter().any(|a| a == "--no-logging");
     let macro_cost = !args.iter().any(|a| a == "--no-macro-cost");
     let check = args.iter().any(|a| a == "--check");
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .and_then(|i| args.get(i + 1));
     let lines: Option<u64> = args
         .iter()
         .position(|a| a == "--lines")
@@ -451,6 +464,18 @@ fn main() {
                 println!("\n(logging rows: cannot run {}: {e})", lt.display());
                 missing.push(format!("logging rows: cannot run {}: {e}", lt.display()));
             }
+        }
+    }
+    if logging {
+        // The structured rows: one round in the quick `--check` form.
+        let n = lines.unwrap_or(1_000_000);
+        missing.append(&mut structured_rows::print(
+            &bin_dir,
+            n,
+            if check { 1 } else { 3 },
+        ));
+        if let Some(old) = baseline {
+            structured_rows::print_text_against_baseline(&bin_dir, Path::new(old), n, runs.min(5), &env.work);
         }
     }
     let _ = std::fs::remove_dir_all(&env.work);

@@ -554,7 +554,7 @@ impl FileSink {
         let near = |st: &State| {
             !self.buffered && st.size > 0 && st.size.saturating_add(len) > self.max - self.max / 16
         };
-        if !st.shared && !(fine && near(st)) {
+        if !(st.shared || (fine && near(st))) {
             // The cheap test on every record: a new second, or a 64th of the limit written since
             // the last look. In the first moments after start (when a writer started beside this
             // one may not have been seen yet): a fine look.
