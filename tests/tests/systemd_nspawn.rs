@@ -1431,3 +1431,171 @@ fn burst_tick(line: &str) -> Option<u64> {
 fn last_burst_tick(log: &str) -> u64 {
     log.lines().filter_map(burst_tick).max().unwrap_or(0)
 }
+
+/// A drop-in that turns journald's rate limit off and gives its runtime journal room, written
+/// into the root file system for one boot and removed on drop.
+struct JournaldConf(PathBuf);
+
+impl JournaldConf {
+    fn write(root: &Path) -> JournaldConf {
+        let dir = root.join("etc/systemd/journald.conf.d");
+        fs::create_dir_all(&dir).expect("mkdir journald.conf.d");
+        let path = dir.join("simple-daemon-bench.conf");
+        fs::write(
+            &path,
+            "[Journal]\nRateLimitBurst=0\nRuntimeMaxUse=2G\nStorage=volatile\n",
+        )
+        .expect("write the journald drop-in");
+        JournaldConf(path)
+    }
+}
+
+impl Drop for JournaldConf {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+/// Journal entries/s, ours against systemd-journal-logger, under the container's real journald:
+/// N records with the same fields (`tests/src/bin/journal_entries.rs`), the cases alternating
+/// for ROUNDS rounds, one process per case. Per case: entries/s at the sender (first record to
+/// the return of the last), how many of them the journal holds afterwards (`journalctl
+/// RUN=<id>`, read once the count stops growing), and the wall time until it held them. A
+/// benchmark, not a test: ignored by default, and not in `--check`. Run it alone, holding the
+/// nspawn lock:
+///
+/// `flock /work/wt/nspawn.lock cargo test --release -p simple-daemon-tests --test systemd_nspawn
+/// -- --ignored --nocapture journal_entries_per_second` (`SD_JOURNAL_ENTRIES`, default 50000;
+/// `SD_JOURNAL_ROUNDS`, default 3).
+#[test]
+#[ignore = "a benchmark (journal entries/s against systemd-journal-logger): run with --ignored"]
+fn journal_entries_per_second() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip_or_fail("booting systemd in systemd-nspawn needs root");
+        return;
+    }
+    let n: u64 = std::env::var("SD_JOURNAL_ENTRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50_000);
+    let rounds: usize = std::env::var("SD_JOURNAL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let _lock = match lock(&target_dir().join("nspawn-rootfs.lock")) {
+        Ok(l) => l,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    let root = match rootfs() {
+        Ok(r) => r,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    remove_units(&root);
+    let _conf = JournaldConf::write(&root);
+    let m = match Machine::boot(&root) {
+        Ok(m) => m,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    let exe = env!("CARGO_BIN_EXE_journal_entries");
+    let cases = ["ours", "theirs", "ours-file"];
+    // Per case: sender entries/s, entries found, entries/s until the journal held them.
+    let mut results: Vec<Vec<(f64, u64, f64)>> = vec![Vec::new(); cases.len()];
+    let count = |run: &str| -> u64 {
+        let out = m.run(&[
+            "journalctl",
+            "--no-pager",
+            "-q",
+            "-o",
+            "cat",
+            &format!("RUN={run}"),
+        ]);
+        String::from_utf8_lossy(&out.stdout).lines().count() as u64
+    };
+    for round in 0..rounds {
+        for (k, case) in cases.iter().enumerate() {
+            let run = format!("{case}-{round}-{}", std::process::id());
+            let dir = format!("/tmp/jbench-{run}");
+            m.ok(&["mkdir", "-p", &dir]);
+            let t = Instant::now();
+            let out = m.ok(&[exe, case, &n.to_string(), &run, &dir]);
+            let nanos: f64 = out.trim().parse().expect("journal_entries prints nanoseconds");
+            let sender = n as f64 / (nanos / 1e9);
+            // The journal's count, read until it stops growing (journald may lag the sender).
+            let mut found = 0;
+            let mut held = t.elapsed();
+            if *case != "ours-file" {
+                let mut still = 0;
+                while still < 3 && t.elapsed() < Duration::from_secs(120) {
+                    let c = count(&run);
+                    if c == found {
+                        still += 1;
+                    } else {
+                        found = c;
+                        held = t.elapsed();
+                        still = 0;
+                    }
+                    if found >= n {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+            }
+            m.ok(&["rm", "-rf", &dir]);
+            results[k].push((sender, found, found as f64 / held.as_secs_f64()));
+        }
+    }
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let journald = m.ok(&["journalctl", "--version"]);
+    println!(
+        "\njournal entries/s under {} in systemd-nspawn, {n} INFO records with 2 fields (user, run), 1 thread, median of {rounds} rounds",
+        journald.lines().next().unwrap_or("journald").trim()
+    );
+    println!(
+        "| case | entries/s at the sender | entries in the journal | entries/s until the journal held them |"
+    );
+    println!("|---|---|---|---|");
+    let label = |c: &str| match c {
+        "ours" => "simple-daemon `journal` (and its log file)",
+        "theirs" => "systemd-journal-logger 2 (JournalLog)",
+        _ => "simple-daemon, log file only (no journal): the file's share",
+    };
+    let mut medians = Vec::new();
+    for (k, case) in cases.iter().enumerate() {
+        let sender = median(results[k].iter().map(|r| r.0).collect());
+        let held = median(results[k].iter().map(|r| r.2).collect());
+        let found: Vec<String> = results[k].iter().map(|r| r.1.to_string()).collect();
+        medians.push((sender, held));
+        if *case == "ours-file" {
+            println!("| {} | {sender:.0} | - | - |", label(case));
+        } else {
+            println!(
+                "| {} | {sender:.0} | {} of {n} | {held:.0} |",
+                label(case),
+                found.join(", ")
+            );
+        }
+    }
+    println!(
+        "| ours / theirs | {:.2}x | | {:.2}x |",
+        medians[0].0 / medians[1].0,
+        medians[0].1 / medians[1].1
+    );
+    for (k, case) in cases.iter().enumerate().take(2) {
+        for r in &results[k] {
+            assert_eq!(r.1, n, "{case}: the journal holds {} of {n} entries", r.1);
+        }
+    }
+}

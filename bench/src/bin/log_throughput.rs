@@ -33,7 +33,13 @@ enum Kind {
 
 impl Kind {
     fn all() -> [Kind; 5] {
-        [Kind::Ours, Kind::OursTimed, Kind::OursBuffered, Kind::Flexi, Kind::FlexiBuffered]
+        [
+            Kind::Ours,
+            Kind::OursTimed,
+            Kind::OursBuffered,
+            Kind::Flexi,
+            Kind::FlexiBuffered,
+        ]
     }
     fn name(self) -> &'static str {
         match self {

@@ -13,7 +13,9 @@
 //!   (RFC 3339, milliseconds), fields typed (numbers and booleans bare), every string escaped;
 //!   a field named like a fixed key (or like an earlier field) is written with `_` in front of
 //!   its name (`_level`, then `__level`), so no key is ever repeated and the fixed keys keep
-//!   their own values;
+//!   their own values. (The journal's rule differs on purpose, see `journal::field_name`: a
+//!   JSON key may be any string, so only a repeat needs a prefix; journald takes `A-Z0-9_` only
+//!   and refuses names beginning with `_` from a client, so there the prefix is `ESCAPED_`);
 //! - rendering a record appends to a caller's buffer and allocates nothing once that buffer has
 //!   grown: the date part of `{time}` (`2018-11-27 13:47:59`) and the syslog stamp
 //!   (`Nov 27 13:47:59`) are formatted by `chrono` at most once per second per thread (a

@@ -10,7 +10,9 @@
 //!   a name that journald would refuse or that would shadow one of the fixed fields above (it
 //!   does not start with an ASCII letter, it is empty, it is `MESSAGE`, ...) gets the prefix
 //!   `ESCAPED_`,
-//!   so the fixed fields always hold their own values and nothing a record carries is dropped;
+//!   so the fixed fields always hold their own values and nothing a record carries is dropped
+//!   (JSON lines prefix `_` instead, [`super::format`]: there any key is valid and only a repeat
+//!   needs a prefix, while a journal name beginning with `_` is one journald keeps for itself);
 //! - a value with a newline (a multi-line message, a panic) is sent in the protocol's binary
 //!   form (`NAME\n`, its length as 64-bit little endian, the bytes, `\n`), whole;
 //! - an entry too large for one datagram (the kernel refuses it with `EMSGSIZE`: about 200 KiB
