@@ -419,8 +419,10 @@ impl SimpleDaemon {
     /// The boundaries are read in the process's time zone: a 23 h or 25 h day (DST) rotates at
     /// its real midnight, and an hourly rotation happens on every real hour. A wall clock
     /// stepped forward rotates once (not once per hour it skipped); one stepped back rotates
-    /// no hour twice. A file left by an earlier run from before the current hour (or day) is
-    /// rotated at the first record. The check costs one integer comparison per record.
+    /// no hour twice. The rotation happens at the first record at or after the boundary (an
+    /// empty file is never rotated); a file left by an earlier run from before the current hour
+    /// (or day) is rotated at the first record. The check costs one integer comparison per
+    /// record.
     ///
     /// ```
     /// use simple_daemon::{RotateEvery, SimpleDaemon};
