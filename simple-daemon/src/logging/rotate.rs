@@ -252,11 +252,12 @@ pub(crate) fn shift(path: &Path, backups: usize, top: &mut usize, problems: &mut
             if std::fs::symlink_metadata(&src).is_err() {
                 continue;
             }
-            move_over(&src, &dst, &other, problems);
+            move_over(Some(&src), &src, &dst, &other, problems);
         }
     }
     let first = backup_name(path, 1);
-    move_over(path, &first, &gz_name(path, 1), problems) != Moved::No
+    // The live file's own path is the sink's to check (it never follows it).
+    move_over(None, path, &first, &gz_name(path, 1), problems) != Moved::No
 }
 
 #[derive(PartialEq, Eq)]
@@ -268,10 +269,11 @@ enum Moved {
 }
 
 /// Rename `src` to `dst` and remove `other` (the other form of `dst`'s number), leaving every
-/// symbolic link alone (reported in `problems`).
-fn move_over(src: &Path, dst: &Path, other: &Path, problems: &mut Problems) -> Moved {
+/// symbolic link alone (reported in `problems`): at `dst`, `other`, and `checked` (the source,
+/// when it is a backup).
+fn move_over(checked: Option<&Path>, src: &Path, dst: &Path, other: &Path, problems: &mut Problems) -> Moved {
     let mut linked = false;
-    for p in [src, dst, other] {
+    for p in checked.into_iter().chain([dst, other]) {
         if is_symlink(p) {
             linked = true;
             if !problems.symlinks.iter().any(|l| l == p) {
