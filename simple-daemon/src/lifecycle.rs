@@ -64,6 +64,9 @@ static FATAL: Mutex<Option<String>> = Mutex::new(None);
 /// the journal), or `syslog` or `journal` is on and stderr is the journal stream (journald has
 /// the line already). A panic needs none: Rust's own hook prints it on stderr.
 pub(crate) fn fatal(args: fmt::Arguments<'_>) {
+    if let Some(l) = logging::global() {
+        l.report_drops(Instant::now() + FLUSH_WAIT);
+    }
     log::error!("{args}");
     if FATAL_TO_STDERR.load(Ordering::Relaxed) {
         // One line, whatever the error's `Display` holds.
@@ -112,17 +115,19 @@ pub(crate) fn tick_failed<E: fmt::Display>((error, note): (E, String)) -> Exit {
 
 /// Install logging, signals and the panic hook, and log the seed's start lines.
 ///
-/// Logging comes first: every step that can fail for a reason the user can fix (another logger,
-/// a path, a socket) fails before any signal handler is installed, and a later failure restores
-/// the default actions, so a failed start leaves the process as SIGINT/SIGTERM found it.
+/// The admin port and logging come first: every step that can fail for a reason the user can
+/// fix (a busy port, another logger, a path, a socket) fails before any signal handler is
+/// installed, and a later failure restores the default actions, so a failed start leaves the
+/// process as SIGINT/SIGTERM found it.
 ///
 /// `cancellable` is the async driver's: an aggressive or escalated stop then cancels the user's
 /// code first (see [`stop_at_once`]).
 pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -> Result<Arc<Shared>, Error> {
-    logging::install(config)?;
-    deadline::start()?;
+    // The port first: a busy one ends the start before the log file is made.
     #[cfg(feature = "admin")]
     let admin = crate::admin::bind(config)?;
+    logging::install(config)?;
+    deadline::start()?;
     let signals = signals::install()?;
     logging::lifecycle(Level::Info, format_args!("PID: {}", std::process::id()));
     let (notify, warnings) = Notifier::from_env();
@@ -212,6 +217,9 @@ fn install_panic_hook() {
             let current = thread::current();
             let thread_name = current.name().unwrap_or("<unnamed>");
             let deadline = Instant::now() + FLUSH_WAIT;
+            if ends_the_run {
+                l.report_drops(deadline);
+            }
             match info.location() {
                 Some(loc) => l.log_bounded(
                     Level::Error,
@@ -441,6 +449,9 @@ fn end_now(shared: &Shared, signo: Option<i32>, warn: Option<fmt::Arguments<'_>>
     if let Some(w) = warn {
         log_bounded(Level::Warn, w, deadline);
     }
+    if let Some(l) = logging::global() {
+        l.report_drops(deadline);
+    }
     log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
     shared.announce_stopping();
     if let Some(l) = logging::global() {
@@ -487,6 +498,8 @@ fn end(shared: &Shared, exit: Exit, goes_on: bool) -> Exit {
     let deadline = Instant::now() + FLUSH_WAIT;
     let logger = logging::global();
     if let (Some(l), Exit::Stopped) = (logger, exit) {
+        // An error's line came first, with the drops before it (`fatal`).
+        l.report_drops(deadline);
         l.log_bounded(Level::Info, format_args!("Graceful Interrupt..."), deadline);
     }
     shared.announce_stopping();

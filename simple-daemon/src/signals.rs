@@ -4,8 +4,11 @@
 //! themselves (signal-hook's) only write to a pipe, so no allocation, lock or log happens inside a
 //! handler; everything else happens on this dedicated thread, in the handler
 //! [`lifecycle`](crate::lifecycle) gives [`spawn`], which never blocks on a lock user code may
-//! hold.
+//! hold; besides, the handler of SIGINT and SIGTERM sets one flag ([`stop_signalled`]), so what
+//! must answer "stopping" the moment the signal lands (`/readyz`) does not wait for this thread.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::thread;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -38,7 +41,61 @@ impl Event {
 /// until [`spawn`] starts the thread that acts on them, so a SIGTERM during start-up is a stop,
 /// not a death by the default action.
 pub(crate) fn install() -> Result<Signals, Error> {
+    // The flag first: signal-hook runs a signal's actions in the order they were registered,
+    // so the store comes before the pipe's `write(2)`.
+    let flag = STOP_SIGNALLED.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        for signo in [SIGINT, SIGTERM] {
+            // Set inside the handler, beside signal-hook's pipe write (an atomic store is
+            // async-signal-safe). Once per process: `install` runs again after a guard ended.
+            if let Err(e) = signal_hook::flag::register(signo, Arc::clone(&flag)) {
+                log::debug!(
+                    "no in-handler stop flag for signal {signo} ({e}); /readyz follows the signal thread"
+                );
+            }
+        }
+        flag
+    });
+    flag.store(false, Ordering::SeqCst);
     Signals::new(HANDLED).map_err(Error::Signals)
+}
+
+/// Set by the SIGINT/SIGTERM handler itself since the last [`install`].
+static STOP_SIGNALLED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Whether a SIGINT or SIGTERM has arrived since the handlers were installed, as seen by the
+/// handler itself: true from the moment the signal is delivered, before the signal thread has
+/// read it.
+///
+/// A signal sent to the process is handled by one thread of the kernel's choosing, which may
+/// not have run yet when another thread asks; so this first lets the calling thread take a
+/// pending signal itself: changing its signal mask makes Linux look at the process's pending
+/// signals again (`recalc_sigpending`), and one that is pending is handled on this thread as
+/// the call returns, before the flag is read.
+#[cfg_attr(not(feature = "admin"), allow(dead_code))] // `/readyz` is its reader
+pub(crate) fn stop_signalled() -> bool {
+    let Some(flag) = STOP_SIGNALLED.get() else {
+        return false;
+    };
+    take_pending_here();
+    flag.load(Ordering::SeqCst)
+}
+
+/// Block SIGWINCH on this thread for an instant: the mask's change has the kernel deliver any
+/// pending process signal to this thread on return.
+#[cfg_attr(not(feature = "admin"), allow(dead_code))]
+fn take_pending_here() {
+    // SAFETY: `sigemptyset`/`sigaddset` fill a local set; `pthread_sigmask` changes only the
+    // calling thread's mask and is restored at once to what it was.
+    unsafe {
+        let mut winch = std::mem::zeroed::<libc::sigset_t>();
+        let mut old = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&mut winch);
+        libc::sigaddset(&mut winch, libc::SIGWINCH);
+        if libc::pthread_sigmask(libc::SIG_BLOCK, &winch, &mut old) == 0 {
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+    }
 }
 
 /// Give the handled signals their default actions back, after a start that failed once the

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use fault_common::storm;
 use simple_daemon_tests::Spawned as Daemon;
-use simple_daemon_tests::{position, TempDir, AT_ONCE};
+use simple_daemon_tests::{position, stamp_ms, TempDir, AT_ONCE};
 
 const SIGHUP: i32 = libc::SIGHUP;
 const SIGINT: i32 = libc::SIGINT;
@@ -246,6 +246,18 @@ fn endless_tasks_and_spawn_blocking_work_do_not_hold_the_exit() {
             &["state dropped", "endless task dropped", "Graceful Interrupt..."],
         );
         ends_gracefully(&log);
+        if mode == "aggressive" {
+            // No grace for the tasks, and the blocking pool is not waited for: milliseconds
+            // from the signal to the end, not `TASKS_WAIT` (250 ms), by the daemon's own stamps.
+            let stamp = |needle: &str| {
+                log.lines()
+                    .find(|l| l.contains(needle))
+                    .and_then(stamp_ms)
+                    .unwrap_or_else(|| panic!("no {needle:?} line: {log}"))
+            };
+            let took = stamp("Graceful Interrupt...") - stamp("Received 15 signal.");
+            assert!(took < 200, "the aggressive stop took {took} ms: {log}");
+        }
     }
 }
 

@@ -125,7 +125,8 @@ fn route(req: &httparse::Request<'_, '_>, shared: &Shared) -> Response {
             }
         }
         "/readyz" => {
-            if shared.stop_requested() {
+            // The handler's flag too: 503 from the moment a stop signal lands.
+            if shared.stop_requested() || crate::signals::stop_signalled() {
                 Response::text(503, "stopping\n")
             } else if shared.health.built() {
                 Response::text(200, "ready\n")
@@ -136,7 +137,7 @@ fn route(req: &httparse::Request<'_, '_>, shared: &Shared) -> Response {
         "/metrics" => {
             let open_metrics = req.headers.iter().any(|h| {
                 h.name.eq_ignore_ascii_case("accept")
-                    && std::str::from_utf8(h.value).is_ok_and(|v| v.contains("application/openmetrics-text"))
+                    && std::str::from_utf8(h.value).is_ok_and(asks_open_metrics)
             });
             match metrics::page(open_metrics) {
                 Ok((content_type, body)) => Response {
@@ -177,4 +178,52 @@ fn write_response(stream: &mut TcpStream, r: &Response, head_only: bool) -> std:
         stream.write_all(&r.body)?;
     }
     stream.flush()
+}
+
+/// Whether an `Accept` value prefers OpenMetrics to the text format 0.0.4: its best `q` for
+/// `application/openmetrics-text` is above zero and above the best for `text/plain`, `text/*`
+/// and `*/*` (a tie gets the text format). Prometheus asks `openmetrics-text;version=1.0.0,...,
+/// text/plain;version=0.0.4;q=0.5,*/*;q=0.1`.
+fn asks_open_metrics(accept: &str) -> bool {
+    let (mut open, mut text) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let kind = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0)
+            .clamp(0.0, 1.0);
+        match kind.as_str() {
+            "application/openmetrics-text" => open = open.max(q),
+            "text/plain" | "text/*" | "*/*" => text = text.max(q),
+            _ => {}
+        }
+    }
+    open > 0.0 && open > text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::asks_open_metrics;
+
+    #[test]
+    fn accept_is_read_with_its_q_values() {
+        let prometheus = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+        assert!(asks_open_metrics(prometheus));
+        assert!(asks_open_metrics("application/openmetrics-text"));
+        assert!(asks_open_metrics("Application/OpenMetrics-Text; version=1.0.0"));
+        assert!(!asks_open_metrics(
+            "application/openmetrics-text;q=0, text/plain;q=1"
+        ));
+        assert!(!asks_open_metrics("application/openmetrics-text;q=0"));
+        assert!(!asks_open_metrics(
+            "text/plain;q=0.9, application/openmetrics-text;q=0.5"
+        ));
+        assert!(!asks_open_metrics(
+            "application/openmetrics-text;q=0.5, */*;q=0.5"
+        ));
+        assert!(!asks_open_metrics("*/*"));
+        assert!(!asks_open_metrics(""));
+    }
 }

@@ -53,7 +53,7 @@ use crate::schedule::{Failure, Schedule, Wait};
 /// watching [`Context::token`] finishes its work); then the runtime shuts down: the tasks left
 /// are dropped at their next `.await` (their destructors run) and `spawn_blocking` work still
 /// running is abandoned. After an aggressive or escalated stop the tasks get no such grace: the
-/// runtime shuts down at once, with the same bound for its threads.
+/// runtime shuts down at once, waiting 20 ms at most for its threads.
 pub const TASKS_WAIT: Duration = Duration::from_millis(250);
 
 /// A daemon whose work is async (feature `tokio`): what [`SimpleDaemon::run_tokio`] and
@@ -216,8 +216,14 @@ impl SimpleDaemon {
         if graceful(&shared, exit) {
             runtime.block_on(let_tasks_end(until));
         }
-        // Tasks left are dropped at their next `.await`; blocking work is abandoned.
-        runtime.shutdown_timeout(until.saturating_duration_since(Instant::now()).max(SHUTDOWN_MIN));
+        // Tasks left are dropped at their next `.await`; blocking work is abandoned. After a
+        // cancel the blocking pool gets no more than the workers need to drop the tasks.
+        let left = if graceful(&shared, exit) {
+            until.saturating_duration_since(Instant::now())
+        } else {
+            Duration::ZERO
+        };
+        runtime.shutdown_timeout(left.max(SHUTDOWN_MIN));
         finish_run(&shared, exit)
     }
 

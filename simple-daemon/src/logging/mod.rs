@@ -257,6 +257,8 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
 
 extern "C" fn flush_at_exit() {
     if let Some(l) = global() {
+        // No last word on drops here: the exit path said it before its last line, and this
+        // thread's buffers may be gone already.
         l.flush_bounded(Instant::now() + EXIT_FLUSH_WAIT);
     }
 }
@@ -547,31 +549,36 @@ impl Logger {
         self.flush_sinks(Some(deadline), true);
     }
 
-    fn flush_sinks(&self, deadline: Option<Instant>, last: bool) {
-        if last {
-            // The last word on an episode of drops that is still going on.
-            let peers = [
-                self.syslog
-                    .as_ref()
-                    .map(|s| ("syslog", s.path(), s.take_dropped(deadline), To::AllButSyslog)),
-                self.journal
-                    .as_ref()
-                    .map(|j| ("journal", j.path(), j.take_dropped(deadline), To::AllButJournal)),
-            ];
-            for (sink, path, n, others) in peers.into_iter().flatten() {
-                if n > 0 {
-                    self.own(
-                        Level::Warn,
-                        format_args!(
-                            "{sink} socket {:?} was still full at exit; {n} datagrams were dropped",
-                            path.display().to_string()
-                        ),
-                        deadline,
-                        others,
-                    );
-                }
+    /// The last word on an episode of drops still going on at the end (`syslog socket ... was
+    /// still full at exit; N datagrams were dropped`), on the other sinks. The exit paths say it
+    /// before their last line (`Graceful Interrupt...`, the error, the panic), which stays the
+    /// last; drops after it are not told.
+    pub(crate) fn report_drops(&self, deadline: Instant) {
+        let deadline = Some(deadline);
+        let peers = [
+            self.syslog
+                .as_ref()
+                .map(|s| ("syslog", s.path(), s.take_dropped(deadline), To::AllButSyslog)),
+            self.journal
+                .as_ref()
+                .map(|j| ("journal", j.path(), j.take_dropped(deadline), To::AllButJournal)),
+        ];
+        for (sink, path, n, others) in peers.into_iter().flatten() {
+            if n > 0 {
+                self.own(
+                    Level::Warn,
+                    format_args!(
+                        "{sink} socket {:?} was still full at exit; {n} datagrams were dropped",
+                        path.display().to_string()
+                    ),
+                    deadline,
+                    others,
+                );
             }
         }
+    }
+
+    fn flush_sinks(&self, deadline: Option<Instant>, last: bool) {
         self.file.flush(deadline, last);
         if let Some(out) = &self.stdout {
             out.flush(deadline, last);
