@@ -127,11 +127,17 @@ fn rust_log_replaces_level_and_the_start_lines_say_so() {
     // `level = "trace"` is replaced: not even the start's DEBUG lines are there.
     assert!(!r.log.contains("Set signal handler"), "{}", r.log);
 
-    // An empty RUST_LOG is as good as unset.
-    let dir = TempDir::new("slog-rustlog-empty");
-    let r = run(&dir, &[("SD_LEVEL", "info"), ("RUST_LOG", "")]);
-    assert_eq!(r.status.code(), Some(0), "stderr: {}", r.stderr);
-    assert!(messages(&r.log).contains(&"Log level: info"), "{}", r.log);
+    // An empty or blank RUST_LOG is as good as unset.
+    for blank in ["", " ", "\t "] {
+        let dir = TempDir::new("slog-rustlog-empty");
+        let r = run(&dir, &[("SD_LEVEL", "info"), ("RUST_LOG", blank)]);
+        assert_eq!(r.status.code(), Some(0), "stderr: {}", r.stderr);
+        assert!(
+            messages(&r.log).contains(&"Log level: info"),
+            "RUST_LOG={blank:?}: {}",
+            r.log
+        );
+    }
 }
 
 #[test]

@@ -289,7 +289,7 @@ impl SimpleDaemon {
     /// `debug`, `trace`. A bad directive is an [`Error::Setting`] for `level` from
     /// [`config`](Self::config).
     ///
-    /// `RUST_LOG`, when set and not empty at start, replaces this; an invalid `RUST_LOG` is an
+    /// `RUST_LOG`, when set and not blank at start, replaces this; an invalid `RUST_LOG` is an
     /// [`Error::Setting`] for `RUST_LOG` (exit status 78).
     ///
     /// The daemon's own lifecycle lines (the start lines, the seed's stop lines, `Reloaded`) have
@@ -696,7 +696,8 @@ impl SimpleDaemon {
         let template = Template::parse(&self.log_format)
             .map_err(|reason| Error::setting("log_format", &self.log_format, reason))?;
         let (directives, from_rust_log) = match std::env::var_os(RUST_LOG) {
-            Some(v) if !v.is_empty() => match v.into_string() {
+            // Empty or blank is unset, as env_logger and tracing-subscriber read it.
+            Some(v) if !v.to_string_lossy().trim().is_empty() => match v.into_string() {
                 Ok(v) => (v, true),
                 Err(v) => {
                     return Err(Error::setting(
