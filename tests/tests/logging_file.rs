@@ -724,9 +724,9 @@ fn backups(log: &Path) -> (Vec<String>, Vec<String>, Vec<String>) {
 /// `log_daemon` under libfaketime in Berlin's time zone, its wall clock set by the file `clock`
 /// (`@YYYY-MM-DD hh:mm:ss`, read anew at every clock reading), ticking (4 lines each 20 ms),
 /// rotating every `every`.
-fn faked(lib: &str, dir: &TempDir, clock: &Path, every: &str) -> Child {
+fn faked(lib: &str, dir: &TempDir, clock: &Path, every: &str, extra: &[(&str, &str)]) -> Child {
     let clock = clock.to_str().expect("utf-8 path");
-    daemon(&[
+    let mut c = daemon(&[
         ("SD_LOG_DIR", dir.path().to_str().expect("utf-8 path")),
         ("SD_ROTATE_EVERY", every),
         ("SD_TICK_LOG", "1"),
@@ -735,9 +735,8 @@ fn faked(lib: &str, dir: &TempDir, clock: &Path, every: &str) -> Child {
         ("FAKETIME_NO_CACHE", "1"),
         ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
         ("TZ", "Europe/Berlin"),
-    ])
-    .spawn()
-    .expect("spawn log_daemon")
+    ]);
+    c.envs(extra.iter().copied()).spawn().expect("spawn log_daemon")
 }
 
 /// Stop `child` with SIGTERM (exit 0) and return the `tick <n>` numbers of each of `paths`.
@@ -786,7 +785,7 @@ fn hourly_rotation_at_the_dst_jump_under_libfaketime() {
     let clock = dir.path().join("clock");
     std::fs::write(&clock, "@2026-03-29 01:59:57\n").expect("clock");
     let log = dir.path().join("logd.log");
-    let child = faked(lib, &dir, &clock, "1h");
+    let child = faked(lib, &dir, &clock, "1h", &[]);
     assert!(
         wait_until(PATIENCE, || read(&log).contains("2026-03-29 03:00:01")),
         "the clock did not pass 03:00 CEST:\n{}",
@@ -818,7 +817,7 @@ fn daily_rotation_at_local_midnight_under_libfaketime() {
     let clock = dir.path().join("clock");
     std::fs::write(&clock, "@2026-10-24 23:59:58\n").expect("clock");
     let log = dir.path().join("logd.log");
-    let child = faked(lib, &dir, &clock, "1d");
+    let child = faked(lib, &dir, &clock, "1d", &[]);
     assert!(
         wait_until(PATIENCE, || read(&log).contains("2026-10-25 00:00:01")),
         "the clock did not pass midnight:\n{}",
@@ -845,7 +844,7 @@ fn clock_steps_rotate_once_forward_and_not_again_back_under_libfaketime() {
     let set_clock = |t: &str| std::fs::write(&clock, format!("@2026-06-01 {t}\n")).expect("clock");
     set_clock("10:59:58");
     let log = dir.path().join("logd.log");
-    let child = faked(lib, &dir, &clock, "1h");
+    let child = faked(lib, &dir, &clock, "1h", &[]);
     assert!(
         wait_until(PATIENCE, || read(&log).contains("2026-06-01 11:00:01")),
         "{}",
@@ -1127,4 +1126,51 @@ fn near_the_limit_the_directory_lock_is_not_taken_per_record() {
         flocks <= LINES / 20,
         "{flocks} flock calls for {LINES} lines ({rotations}+ rotations): the lock is taken per record near the limit\n{table}"
     );
+}
+
+/// Two processes on one file (template units) with `rotate_every = "1h"`, their clocks passing
+/// 11:00 together: the file is rotated once, not once per writer; the backup has only 10:59
+/// lines, the new file only 11:00 lines, and each writer's ticks are all there, in order.
+#[test]
+fn two_writers_rotate_once_at_the_hour_under_libfaketime() {
+    let Some(lib) = faketime() else {
+        return;
+    };
+    let dir = TempDir::new("rot-two");
+    let clock = dir.path().join("clock");
+    std::fs::write(&clock, "@2026-06-01 10:59:57\n").expect("clock");
+    let log = dir.path().join("logd.log");
+    let spawn = |who: &str| {
+        let format = format!("{{time}} - logd - {{level}} - {who} {{message}}");
+        faked(lib, &dir, &clock, "1h", &[("SD_FORMAT", &format)])
+    };
+    let (a, b) = (spawn("A"), spawn("B"));
+    let both_past = || {
+        let t = read(&log);
+        t.contains("11:00:02") && t.contains(" - A tick ") && t.contains(" - B tick ")
+    };
+    assert!(wait_until(PATIENCE, both_past), "{}", read(&log));
+    stop_and_ticks(a, &[]);
+    stop_and_ticks(b, &[]);
+    let all = files(&log);
+    assert_eq!(all.len(), 2, "two writers rotated once: {all:?}");
+    assert!(stamps(&all[1]).iter().all(|s| s.starts_with("2026-06-01 10:59:")));
+    assert!(stamps(&all[0]).iter().all(|s| s.starts_with("2026-06-01 11:00:")));
+    for who in ["A", "B"] {
+        let needle = format!(" - INFO - {who} tick ");
+        let ticks: Vec<Vec<u64>> = all
+            .iter()
+            .map(|f| {
+                text(f)
+                    .lines()
+                    .filter_map(|l| l.split(&needle).nth(1)?.parse().ok())
+                    .collect()
+            })
+            .collect();
+        assert!(
+            ticks.iter().all(|t| !t.is_empty()),
+            "{who} has lines in both files: {ticks:?}"
+        );
+        assert_ticks_contiguous(&ticks);
+    }
 }
