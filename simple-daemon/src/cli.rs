@@ -146,7 +146,10 @@ pub(crate) fn main(builder: &SimpleDaemon, run: impl FnOnce(&SimpleDaemon) -> Ex
             print!("{}", crate::config::show::report(&config));
         }
         Command::PrintUnit => match std::env::current_exe() {
-            Ok(exe) => print!("{}", config.systemd_unit(&exe)),
+            Ok(exe) => print!(
+                "{}",
+                config.systemd_unit_for(&exe, crate::print::host_systemd_version())
+            ),
             Err(e) => {
                 eprintln!("{prog}: cannot find this binary's own path for ExecStart=: {e}");
                 return Exit::Failed;
@@ -207,7 +210,7 @@ fn help(config: &Config, prog: &str) -> String {
     );
     let _ = writeln!(
         h,
-        "  --print-systemd-unit  print a systemd unit (Type=notify) that runs this binary, and exit"
+        "  --print-systemd-unit  print a systemd unit (Type=notify, notify-reload from systemd 253) that runs this binary, and exit"
     );
     let _ = writeln!(
         h,

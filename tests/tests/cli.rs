@@ -17,6 +17,26 @@ fn sd_daemon(args: &[&str], envs: &[(&str, &str)]) -> Output {
         .expect("run sd_daemon")
 }
 
+/// A directory holding a `systemctl` that prints `systemd VERSION (VERSION.1)` for
+/// `--version`, as the real one does, and the `PATH` that finds it first.
+fn fake_systemctl(version: u32) -> (simple_daemon_tests::TempDir, String) {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = simple_daemon_tests::TempDir::new(&format!("systemctl-{version}"));
+    let bin = dir.path().join("systemctl");
+    std::fs::write(
+        &bin,
+        format!("#!/bin/sh\necho 'systemd {version} ({version}.1-1)'\necho '+PAM +AUDIT'\n"),
+    )
+    .expect("write the fake systemctl");
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    (dir, path)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -27,9 +47,12 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn print_systemd_unit_comes_from_the_codes_own_configuration() {
+    // A systemd before 253 (bookworm's), whatever this host runs.
+    let (_bin, path) = fake_systemctl(252);
     let o = sd_daemon(
         &["--print-systemd-unit"],
         &[
+            ("PATH", &path),
             ("SD_NAME", "Billing"),
             ("SD_WATCHDOG_MS", "1500"),
             ("SD_STOP_TIMEOUT_MS", "30000"),
@@ -94,6 +117,39 @@ fn print_systemd_unit_comes_from_the_codes_own_configuration() {
         &[("SD_LOG_DIR", "/var/log/billing")],
     ));
     assert!(var_log.lines().any(|l| l == "LogsDirectory=billing"), "{var_log}");
+}
+
+#[test]
+fn the_unit_is_notify_reload_for_a_systemd_253_or_later_read_from_systemctl() {
+    for (version, kind, exec_reload) in [
+        (257, "notify-reload", false),
+        (253, "notify-reload", false),
+        (252, "notify", true),
+    ] {
+        let (_bin, path) = fake_systemctl(version);
+        let o = sd_daemon(&["--print-systemd-unit"], &[("PATH", &path)]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        let unit = stdout(&o);
+        let want = format!("Type={kind}");
+        assert!(
+            unit.lines().any(|l| l == want),
+            "systemd {version}: no {want} in\n{unit}"
+        );
+        assert_eq!(
+            unit.contains("\nExecReload="),
+            exec_reload,
+            "systemd {version}:\n{unit}"
+        );
+    }
+    // No systemctl at all (a container): the portable Type=notify.
+    let empty = simple_daemon_tests::TempDir::new("no-systemctl");
+    let o = sd_daemon(
+        &["--print-systemd-unit"],
+        &[("PATH", &empty.path().display().to_string())],
+    );
+    let unit = stdout(&o);
+    assert!(unit.lines().any(|l| l == "Type=notify"), "{unit}");
+    assert!(unit.contains("\nExecReload=/bin/kill -HUP $MAINPID\n"), "{unit}");
 }
 
 #[test]
@@ -234,8 +290,11 @@ fn the_example_unit_file_is_what_the_example_prints() {
     let Some(exe) = example("heartbeat") else {
         return;
     };
+    // The example file is the unit for a systemd before 253 (the Type=notify one).
+    let (_bin, path) = fake_systemctl(252);
     let printed = Command::new(&exe)
         .arg("--print-systemd-unit")
+        .env("PATH", path)
         .output()
         .expect("run heartbeat");
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/systemd/Heartbeat.service");

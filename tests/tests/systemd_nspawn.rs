@@ -26,7 +26,8 @@ const MARKER: &str = ".simple-daemon-rootfs-complete";
 /// does not).
 const INCLUDE: &str = "systemd,systemd-sysv,dbus,procps";
 /// The units this test installs (removed again at the end).
-const UNITS: [&str; 12] = [
+const UNITS: [&str; 13] = [
+    "sd-reload",
     "sd-journal",
     "sd-journal-burst",
     "sd-hardened",
@@ -141,9 +142,15 @@ fn lock(path: &Path) -> Result<Lock, String> {
     Ok(Lock(f))
 }
 
-/// The cached root file system, built when missing or incomplete.
+/// The cached root file system of the host's Debian release, built when missing or incomplete.
 fn rootfs() -> Result<PathBuf, String> {
-    let root = target_dir().join("nspawn-rootfs");
+    rootfs_of(&codename(), "nspawn-rootfs")
+}
+
+/// The cached root file system of Debian `suite` in `target/<dir>`, built when missing or
+/// incomplete.
+fn rootfs_of(suite: &str, dir: &str) -> Result<PathBuf, String> {
+    let root = target_dir().join(dir);
     if root.join(MARKER).exists() {
         eprintln!("nspawn: reusing the root file system {}", root.display());
         return Ok(root);
@@ -154,9 +161,8 @@ fn rootfs() -> Result<PathBuf, String> {
         fs::remove_dir_all(&root)
             .map_err(|e| format!("cannot remove the incomplete {}: {e}", root.display()))?;
     }
-    let suite = codename();
-    let mirror = apt_mirror(&suite);
-    let log = target_dir().join("nspawn-rootfs.debootstrap.log");
+    let mirror = apt_mirror(suite);
+    let log = target_dir().join(format!("{dir}.debootstrap.log"));
     eprintln!(
         "nspawn: debootstrap --variant=minbase --include={INCLUDE} {suite} {} {mirror} (log: {})",
         root.display(),
@@ -166,7 +172,7 @@ fn rootfs() -> Result<PathBuf, String> {
     let out = File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = out.try_clone().map_err(|e| e.to_string())?;
     let st = Command::new(debootstrap)
-        .args(["--variant=minbase", &format!("--include={INCLUDE}"), &suite])
+        .args(["--variant=minbase", &format!("--include={INCLUDE}"), suite])
         .arg(&root)
         .arg(&mirror)
         .stdin(Stdio::null())
@@ -388,6 +394,21 @@ impl Machine {
         panic!("no {needle:?} in journalctl {args:?} within {PATIENCE:?}:\n{last}");
     }
 
+    /// Install `text` as unit `unit`, plus a drop-in with the `Environment=` of `env` and
+    /// `extra` settings.
+    fn install_text(&self, unit: &str, text: &str, env: &[(&str, &str)], extra: &str) {
+        let dir = self.root.join("etc/systemd/system");
+        fs::write(dir.join(format!("{unit}.service")), text).expect("write the unit");
+        let drop_in = dir.join(format!("{unit}.service.d"));
+        fs::create_dir_all(&drop_in).expect("create the drop-in directory");
+        let mut conf = String::from("[Service]\n");
+        for (k, v) in env {
+            conf.push_str(&format!("Environment={k}={v}\n"));
+        }
+        conf.push_str(extra);
+        fs::write(drop_in.join("test.conf"), conf).expect("write the drop-in");
+    }
+
     /// Install a unit printed by `sd_daemon --print-systemd-unit` (with `print_env`), plus a
     /// drop-in with the test's `Environment=` and `extra` settings.
     fn install(&self, unit: &str, print_env: &[(&str, &str)], run_env: &[(&str, &str)], extra: &str) {
@@ -416,16 +437,8 @@ impl Machine {
             .expect("run sd_daemon --print-systemd-unit");
         assert!(out.status.success(), "--print-systemd-unit failed: {out:?}");
         let text = String::from_utf8(out.stdout).expect("the unit is UTF-8");
-        let dir = self.root.join("etc/systemd/system");
-        fs::write(dir.join(format!("{unit}.service")), &text).expect("write the unit");
-        let drop_in = dir.join(format!("{unit}.service.d"));
-        fs::create_dir_all(&drop_in).expect("create the drop-in directory");
-        let mut conf = String::from("[Service]\n");
-        for (k, v) in print_env.iter().chain(run_env) {
-            conf.push_str(&format!("Environment={k}={v}\n"));
-        }
-        conf.push_str(extra);
-        fs::write(drop_in.join("test.conf"), conf).expect("write the drop-in");
+        let env: Vec<(&str, &str)> = print_env.iter().chain(run_env).copied().collect();
+        self.install_text(unit, &text, &env, extra);
     }
 
     /// Lines of `text` that contain `needle`, printed for the record.
@@ -500,6 +513,79 @@ fn in_order(text: &str, needles: &[&str]) {
             None => panic!("{n:?} missing, or not after {needles:?}'s earlier lines, in:\n{text}"),
         }
     }
+}
+
+/// Root, nsenter, the lock, the root file system of `suite` and a boot, or the reason not.
+fn machine(suite: &str, dir: &str) -> Result<(Lock, Machine), String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("booting systemd in systemd-nspawn needs root".into());
+    }
+    which("nsenter").ok_or("nsenter is not installed (util-linux)")?;
+    let lock = lock(&target_dir().join("nspawn-rootfs.lock"))?;
+    let root = rootfs_of(suite, dir)?;
+    remove_units(&root);
+    Ok((lock, Machine::boot(&root)?))
+}
+
+/// Under a systemd of 253 or later (Debian trixie's, in its own cached root file system), the
+/// unit the daemon prints there is `Type=notify-reload`, and `systemctl reload` waits for the
+/// reload to end: `on_reload` works 2 s, so the reload takes that long, and the daemon stays up.
+#[test]
+fn notify_reload_under_a_newer_systemd() {
+    let started = Instant::now();
+    let (_lock, m) = match machine("trixie", "nspawn-rootfs-trixie") {
+        Ok(lm) => lm,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    eprintln!("nspawn: trixie up in {:.1?}", started.elapsed());
+    let version = m.ok(&["systemctl", "--version"]);
+    println!("--- inside: {}", version.lines().next().unwrap_or(""));
+    // Printed inside, as an operator on that host would: it reads that host's systemctl.
+    let exe = env!("CARGO_BIN_EXE_sd_daemon");
+    let unit = m.ok(&["env", "SD_NAME=SdReload", exe, "--print-systemd-unit"]);
+    assert!(unit.lines().any(|l| l == "Type=notify-reload"), "{unit}");
+    assert!(!unit.contains("ExecReload="), "{unit}");
+    m.install_text(
+        "sd-reload",
+        &unit,
+        &[
+            ("SD_NAME", "SdReload"),
+            ("SD_INTERVAL_MS", "200"),
+            ("SD_RELOAD_MS", "2000"),
+            ("SD_STREAM", "1"),
+        ],
+        "",
+    );
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "sd-reload"]);
+    assert_eq!(m.show("sd-reload", "Type"), "notify-reload");
+    let pid = m.show("sd-reload", "MainPID");
+    let before = Instant::now();
+    let out = m.run(&["systemctl", "reload", "sd-reload"]);
+    let took = before.elapsed();
+    let journal = m.journal(&["-u", "sd-reload"]);
+    assert!(
+        out.status.success(),
+        "systemctl reload failed ({}): {}\n{journal}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // It waited for READY=1 after on_reload (2 s), not only for the signal to be sent.
+    assert!(
+        took >= Duration::from_millis(1800),
+        "reload returned after {took:?}\n{journal}"
+    );
+    assert!(took < Duration::from_secs(30), "reload took {took:?}\n{journal}");
+    assert!(journal.contains("on_reload ran"), "{journal}");
+    assert_eq!(m.show("sd-reload", "ActiveState"), "active", "{journal}");
+    assert_eq!(m.show("sd-reload", "MainPID"), pid, "restarted:\n{journal}");
+    Machine::quote("notify-reload", &journal, &["Reload", "reload", "on_reload"]);
+    println!("systemctl reload took {took:.2?}");
+    m.ok(&["systemctl", "stop", "sd-reload"]);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use std::time::Duration;
 mod kubernetes;
 mod systemd;
 
+pub(crate) use systemd::host_systemd_version;
 pub use systemd::STOP_TIMEOUT_MARGIN;
 
 /// A duration in systemd's time-span syntax: whole seconds as `Ns`, else milliseconds (rounded

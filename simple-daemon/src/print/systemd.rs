@@ -1,6 +1,7 @@
 //! The systemd unit `--print-systemd-unit` prints ([`Config::systemd_unit`]).
 //!
-//! Promises: the unit is meant to be installed as it is: `Type=notify`, the log directory made
+//! Promises: the unit is meant to be installed as it is: `Type=notify` (`Type=notify-reload`
+//! for a systemd 253 or later, read from `systemctl --version`), the log directory made
 //! writable, hardening on, the timeouts agreeing with the code's `watchdog` and
 //! `stop_timeout`, and every setting quoted so systemd reads back the path and name given.
 
@@ -16,11 +17,35 @@ use crate::error::Error;
 /// to log, flush (bounded by half a second) and exit before systemd's SIGKILL.
 pub const STOP_TIMEOUT_MARGIN: Duration = Duration::from_secs(5);
 
+/// The first systemd with `Type=notify-reload`.
+const NOTIFY_RELOAD_SINCE: u32 = 253;
+
+/// The version of this host's systemd, from `systemctl --version` (`systemd 252 (252.39-1)`);
+/// `None` without systemctl (a container, another init) or with output it cannot read.
+pub(crate) fn host_systemd_version() -> Option<u32> {
+    let out = std::process::Command::new("systemctl")
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    parse_systemd_version(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The number in the first line of `systemctl --version`.
+fn parse_systemd_version(text: &str) -> Option<u32> {
+    let mut words = text.lines().next()?.split_whitespace();
+    (words.next()? == "systemd").then_some(())?;
+    words.next()?.parse().ok()
+}
+
 impl Config {
     /// A systemd unit that runs `exec_start` as this daemon: what `--print-systemd-unit` prints
     /// (with the binary's own path). It is meant to be installed as it is:
     ///
-    /// - `Type=notify` (the daemon sends `READY=1` once started), `ExecReload=` sends SIGHUP,
+    /// - `Type=notify` (the daemon sends `READY=1` once started), `ExecReload=` sends SIGHUP
+    ///   (for a systemd 253 or later, [`systemd_unit_for`](Self::systemd_unit_for) prints
+    ///   `Type=notify-reload` instead),
     ///   `KillMode=mixed` (SIGTERM to the daemon, SIGKILL to what is left after the timeout),
     ///   `Restart=on-failure` (a tick error, a panic, a watchdog timeout), and
     ///   `RestartPreventExitStatus=64 78`: a usage or configuration error does not get better by
@@ -90,6 +115,36 @@ impl Config {
     /// # Ok::<(), simple_daemon::Error>(())
     /// ```
     pub fn systemd_unit(&self, exec_start: &Path) -> String {
+        self.systemd_unit_for(exec_start, None)
+    }
+
+    /// [`systemd_unit`](Self::systemd_unit) for a systemd of this version (`None`: unknown),
+    /// what `--print-systemd-unit` prints with the host's (`systemctl --version`).
+    ///
+    /// From systemd 253 on, the unit is `Type=notify-reload` without `ExecReload=`: `systemctl
+    /// reload` sends SIGHUP itself and waits until the reload is done, which the daemon tells
+    /// it with `RELOADING=1` (and `MONOTONIC_USEC=`, which systemd requires with it) when the
+    /// SIGHUP arrives and `READY=1` once `on_reload` ran. Before 253, or unknown, it is
+    /// `Type=notify` with `ExecReload=/bin/kill -HUP $MAINPID`, where `systemctl reload`
+    /// returns once the signal is sent.
+    ///
+    /// ```
+    /// use simple_daemon::SimpleDaemon;
+    /// use std::path::Path;
+    ///
+    /// let config = SimpleDaemon::new("heartbeat").config()?;
+    /// let exe = Path::new("/usr/local/bin/heartbeat");
+    /// let new = config.systemd_unit_for(exe, Some(257));
+    /// assert!(new.lines().any(|l| l == "Type=notify-reload"));
+    /// assert!(!new.contains("ExecReload="));
+    /// let old = config.systemd_unit_for(exe, Some(252));
+    /// assert!(old.lines().any(|l| l == "Type=notify"));
+    /// assert!(old.lines().any(|l| l == "ExecReload=/bin/kill -HUP $MAINPID"));
+    /// # Ok::<(), simple_daemon::Error>(())
+    /// ```
+    pub fn systemd_unit_for(&self, exec_start: &Path, systemd: Option<u32>) -> String {
+        let notify_reload = systemd.is_some_and(|v| v >= NOTIFY_RELOAD_SINCE);
+        let kind = if notify_reload { "notify-reload" } else { "notify" };
         let name = self.name();
         let mut u = String::new();
         if let Some(profile) = cargo_build_dir(exec_start) {
@@ -119,7 +174,7 @@ impl Config {
             );
             let _ = writeln!(u, "#");
         }
-        let _ = writeln!(u, "# {name}: a simple-daemon service (Type=notify).");
+        let _ = writeln!(u, "# {name}: a simple-daemon service (Type={kind}).");
         let _ = writeln!(u, "# Install: save as /etc/systemd/system/{name}.service, then");
         let _ = writeln!(u, "#   systemctl daemon-reload && systemctl enable --now {name}");
         let _ = writeln!(u, "[Unit]");
@@ -129,9 +184,17 @@ impl Config {
         let _ = writeln!(u, "#Wants=network-online.target");
         let _ = writeln!(u);
         let _ = writeln!(u, "[Service]");
-        let _ = writeln!(u, "Type=notify");
+        if notify_reload {
+            let _ = writeln!(
+                u,
+                "# systemctl reload sends SIGHUP and waits for the daemon's READY=1 (systemd 253+)."
+            );
+        }
+        let _ = writeln!(u, "Type={kind}");
         let _ = writeln!(u, "ExecStart={}", exec_quote(exec_start));
-        let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
+        if !notify_reload {
+            let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
+        }
         let _ = writeln!(u, "KillMode=mixed");
         let _ = writeln!(u, "Restart=on-failure");
         let _ = writeln!(
@@ -269,8 +332,8 @@ fn logs_directory(dir: &Path) -> Result<String, &Path> {
 }
 
 impl SimpleDaemon {
-    /// The systemd unit `--print-systemd-unit` prints: [`Config::systemd_unit`] with this
-    /// binary's own absolute path as `ExecStart=`.
+    /// The systemd unit `--print-systemd-unit` prints: [`Config::systemd_unit_for`] with this
+    /// binary's own absolute path as `ExecStart=` and this host's systemd version.
     ///
     /// # Errors
     ///
@@ -294,7 +357,7 @@ impl SimpleDaemon {
                 Some(e),
             )
         })?;
-        Ok(config.systemd_unit(&exe))
+        Ok(config.systemd_unit_for(&exe, host_systemd_version()))
     }
 }
 
@@ -342,6 +405,15 @@ fn exec_quote(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_version_systemctl_prints() {
+        let out = "systemd 252 (252.39-1~deb12u2)\n+PAM +AUDIT\n";
+        assert_eq!(parse_systemd_version(out), Some(252));
+        assert_eq!(parse_systemd_version("systemd 257 (257.9-1~deb13u1)"), Some(257));
+        assert_eq!(parse_systemd_version("elogind 246"), None);
+        assert_eq!(parse_systemd_version(""), None);
+    }
 
     #[test]
     fn quotes_exec_paths_systemd_would_split_or_expand() {
