@@ -506,13 +506,22 @@ fn remove_units(root: &Path) {
 
 /// Lines in order: each needle's first line comes after the previous one's.
 fn in_order(text: &str, needles: &[&str]) {
+    if let Err(n) = ordered(text, needles) {
+        panic!("{n:?} missing, or not after {needles:?}'s earlier lines, in:\n{text}");
+    }
+}
+
+/// Whether each needle comes after the previous one in `text`; `Err` names the first that
+/// does not.
+fn ordered<'a>(text: &str, needles: &[&'a str]) -> Result<(), &'a str> {
     let mut from = 0;
     for n in needles {
         match text[from..].find(n) {
             Some(i) => from += i + n.len(),
-            None => panic!("{n:?} missing, or not after {needles:?}'s earlier lines, in:\n{text}"),
+            None => return Err(n),
         }
     }
+    Ok(())
 }
 
 /// Root, nsenter, the lock, the root file system of `suite` and a boot, or the reason not.
@@ -745,8 +754,15 @@ fn the_daemons_run_as_notify_units_of_a_real_systemd() {
 
     // --- reload runs on_reload
     m.ok(&["systemctl", "reload", "sd-passive"]);
-    let journal = m.wait_journal(&["-u", "sd-passive"], "Reloaded");
-    in_order(&journal, &["Received 1 signal.", "on_reload ran", "Reloaded"]);
+    // systemd's own "Reloaded sd-passive.service" line can reach the journal before the
+    // daemon's lines (which go through syslog): wait for the daemon's.
+    let reload = ["Received 1 signal.", "on_reload ran", "Reloaded"];
+    let mut journal = String::new();
+    wait_until(PATIENCE, || {
+        journal = m.journal(&["-u", "sd-passive"]);
+        ordered(&journal, &reload).is_ok()
+    });
+    in_order(&journal, &reload);
     assert!(wait_until(PATIENCE, || m.show("sd-passive", "ActiveState") == "active"));
     Machine::quote(
         "journalctl -u sd-passive (reload)",
