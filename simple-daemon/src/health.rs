@@ -8,7 +8,8 @@
 //!   when it ends, one INFO line says so and the daemon is live again;
 //! - ready ([`Health::ready`]) from the moment the state was built until a stop is requested;
 //! - with neither `tick_timeout` nor an [`Observer`] (no metrics), the hooks around a tick read
-//!   one atomic flag and nothing else: no clock, no lock.
+//!   one atomic flag and nothing else: no clock, no lock; with them, they read no clock either
+//!   (the drivers pass the instants they take anyway).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -70,40 +71,29 @@ impl Health {
         }
     }
 
-    /// Run one tick, `f`, between the hooks.
+    /// A tick begins at `start` (the driver's own clock reading, so the hooks read none).
     #[inline]
-    pub(crate) fn around<T, E>(&self, f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-        let begun = self.begin();
-        let r = f();
-        self.end(begun, r.is_ok());
-        r
-    }
-
-    /// A tick begins: `None` when nothing tracks ticks.
-    #[inline]
-    pub(crate) fn begin(&self) -> Option<Instant> {
-        if !self.tracked.load(Ordering::Relaxed) {
-            return None;
+    pub(crate) fn begin(&self, start: Instant) {
+        if self.tracked.load(Ordering::Relaxed) {
+            self.started.store(self.nanos(start) + 1, Ordering::Release);
         }
-        let now = Instant::now();
-        self.started.store(self.nanos(now) + 1, Ordering::Release);
-        Some(now)
     }
 
-    /// The tick [`begin`](Self::begin) returned `begun` for ended.
+    /// The tick that began at `start` ended at `end`, `ok` or not.
     #[inline]
-    pub(crate) fn end(&self, begun: Option<Instant>, ok: bool) {
-        let Some(begun) = begun else { return };
-        let now = Instant::now();
+    pub(crate) fn end(&self, start: Instant, end: Instant, ok: bool) {
+        if !self.tracked.load(Ordering::Relaxed) {
+            return;
+        }
         self.started.store(0, Ordering::Release);
-        let took = now.saturating_duration_since(begun);
+        let took = end.saturating_duration_since(start);
         if let Some(t) = self.tick_timeout {
             if took > t {
                 log::info!("Tick ended after {took:.3?}, past tick_timeout of {t:?}: healthy again");
             }
         }
         if let Some(o) = self.observer.get() {
-            o.tick(ok, took, now);
+            o.tick(ok, took, end);
         }
     }
 
@@ -148,10 +138,17 @@ impl Health {
         (ran > t).then_some(ran)
     }
 
-    /// The wall time of `at`, in seconds since the Unix epoch.
+    /// `at` as a stamp: nanoseconds since this health's origin, what an atomic can hold.
     #[cfg_attr(not(feature = "admin"), allow(dead_code))] // read by the admin listener
-    pub(crate) fn unix_seconds(&self, at: Instant) -> f64 {
-        let wall = self.wall_epoch + at.saturating_duration_since(self.epoch);
+    #[inline]
+    pub(crate) fn stamp(&self, at: Instant) -> u64 {
+        self.nanos(at)
+    }
+
+    /// The wall time of a [`stamp`](Self::stamp), in seconds since the Unix epoch.
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))] // read by the admin listener
+    pub(crate) fn unix_seconds_of(&self, stamp: u64) -> f64 {
+        let wall = self.wall_epoch + Duration::from_nanos(stamp);
         wall.duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64())
     }
@@ -196,7 +193,7 @@ mod tests {
     #[test]
     fn untracked_hooks_do_nothing() {
         let h = Health::new(None);
-        assert_eq!(h.begin(), None);
+        h.begin(Instant::now());
         assert!(!h.in_progress());
         assert!(h.live(Instant::now()));
     }
@@ -204,11 +201,12 @@ mod tests {
     #[test]
     fn overdue_tick_is_not_live_until_it_ends() {
         let h = Health::new(Some(Duration::from_millis(10)));
-        let begun = h.begin();
-        assert!(begun.is_some() && h.in_progress());
+        let begun = Instant::now();
+        h.begin(begun);
+        assert!(h.in_progress());
         assert!(h.live(Instant::now()));
         assert!(!h.live(Instant::now() + Duration::from_millis(20)));
-        h.end(begun, true);
+        h.end(begun, Instant::now(), true);
         assert!(h.live(Instant::now() + Duration::from_millis(20)));
     }
 }

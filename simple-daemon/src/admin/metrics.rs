@@ -6,19 +6,18 @@
 //! each sample (unless the sample has a `daemon` label of its own), so every series on the page
 //! names its daemon, whenever the user registered it.
 //!
-//! Per tick (the [`Observer`]): one counter increment, one histogram observation, and, on a
-//! success, one gauge store; nothing is formatted until a scrape.
+//! Per tick (the [`Observer`]): three relaxed atomic adds (the result, the duration's bucket,
+//! the sum) and, on a success, one store; no lock, no float, nothing formatted until a scrape.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::{ConstCounter, Counter};
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
-use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
@@ -29,31 +28,115 @@ use crate::health::{Health, Observer};
 const BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0, 300.0,
 ];
+/// [`BUCKETS`] in nanoseconds, what a tick compares its duration with.
+const BUCKETS_NS: [u64; 14] = [
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
+    2_500_000_000,
+    10_000_000_000,
+    60_000_000_000,
+    300_000_000_000,
+];
 
-/// The metrics the tick hooks feed.
+/// What the tick hooks record: plain atomics, which only the tick loop writes (one tick at a
+/// time, and `reloaded` between ticks), so each write is a relaxed load and store, with no
+/// lock prefix, no lock and no float on the tick's path: per tick the duration's bucket and the
+/// sum, plus the end of a success or the count of a failure. The collector turns them into the
+/// `prometheus-client` metrics at scrape time (the successes are the ticks counted in the
+/// buckets less the failures).
+#[derive(Debug)]
 struct Ticks {
-    ok: Counter,
-    error: Counter,
-    duration: Histogram,
-    last_success: Gauge<f64, std::sync::atomic::AtomicU64>,
-    reloads: Counter,
+    error: AtomicU64,
+    /// Ticks per bucket of [`BUCKETS_NS`], not cumulative; the last one past every bound.
+    buckets: [AtomicU64; BUCKETS_NS.len() + 1],
+    sum_ns: AtomicU64,
+    /// When the last successful tick ended, in [`Health::stamp`] nanoseconds plus one; 0: none.
+    last_success: AtomicU64,
+    reloads: AtomicU64,
     health: Arc<Health>,
 }
 
-impl Observer for Ticks {
+/// Add `n` to a counter only the tick loop writes.
+#[inline]
+fn bump(a: &AtomicU64, n: u64) {
+    a.store(a.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+}
+
+impl Observer for Arc<Ticks> {
     #[inline]
     fn tick(&self, ok: bool, took: Duration, end: Instant) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
         if ok {
-            self.ok.inc();
-            self.last_success.set(self.health.unix_seconds(end));
+            self.last_success
+                .store(self.health.stamp(end).saturating_add(1), Ordering::Relaxed);
         } else {
-            self.error.inc();
+            bump(&self.error, 1);
         }
-        self.duration.observe(took.as_secs_f64());
+        bump(&self.buckets[BUCKETS_NS.partition_point(|&upper| upper < ns)], 1);
+        bump(&self.sum_ns, ns);
     }
 
     fn reloaded(&self) {
-        self.reloads.inc();
+        bump(&self.reloads, 1);
+    }
+}
+
+/// The scrape's side of [`Ticks`].
+#[derive(Debug)]
+struct TickMetrics(Arc<Ticks>);
+
+impl Collector for TickMetrics {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let ticks = &self.0;
+        // The failures first: a tick ending meanwhile is then counted as a success at worst.
+        let error = load(&ticks.error);
+        let buckets: Vec<(f64, u64)> = BUCKETS
+            .iter()
+            .copied()
+            .chain(std::iter::once(f64::MAX))
+            .zip(ticks.buckets.iter().map(load))
+            .collect();
+        let count: u64 = buckets.iter().map(|(_, n)| n).sum();
+        let mut results =
+            encoder.encode_descriptor("ticks", "Ticks that ended, by result", None, MetricType::Counter)?;
+        for (result, n) in [("ok", count.saturating_sub(error)), ("error", error)] {
+            ConstCounter::new(n).encode(results.encode_family(&[("result", result)])?)?;
+        }
+        let sum = Duration::from_nanos(load(&ticks.sum_ns)).as_secs_f64();
+        encoder
+            .encode_descriptor(
+                "tick_duration_seconds",
+                "How long each tick ran",
+                None,
+                MetricType::Histogram,
+            )?
+            .encode_histogram::<NoLabelSet>(sum, count, &buckets, None)?;
+        let last = match load(&ticks.last_success) {
+            0 => 0.0,
+            stamp => ticks.health.unix_seconds_of(stamp - 1),
+        };
+        ConstGauge::new(last).encode(encoder.encode_descriptor(
+            "last_success_timestamp_seconds",
+            "When the last successful tick ended, in seconds since the Unix epoch (0: none yet)",
+            None,
+            MetricType::Gauge,
+        )?)?;
+        ConstCounter::new(load(&ticks.reloads)).encode(encoder.encode_descriptor(
+            "reloads",
+            "Reloads (SIGHUP) done",
+            None,
+            MetricType::Counter,
+        )?)?;
+        Ok(())
     }
 }
 
@@ -81,30 +164,15 @@ pub(super) fn install(name: &str, shared: &Arc<Shared>) {
         .sub_registry_with_label(("daemon".into(), name.to_owned().into()));
     labelled.register_collector(Box::new(Process));
     let ours = labelled.sub_registry_with_prefix("simple_daemon");
-    let results = Family::<[(&'static str, &'static str); 1], Counter>::default();
-    // One statement each: the guard `get_or_create` returns holds the family's lock.
-    let ok = results.get_or_create(&[("result", "ok")]).clone();
-    let error = results.get_or_create(&[("result", "error")]).clone();
-    let ticks = Ticks {
-        ok,
-        error,
-        duration: Histogram::new(BUCKETS),
-        last_success: Gauge::default(),
-        reloads: Counter::default(),
+    let ticks = Arc::new(Ticks {
+        error: AtomicU64::new(0),
+        buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+        sum_ns: AtomicU64::new(0),
+        last_success: AtomicU64::new(0),
+        reloads: AtomicU64::new(0),
         health: Arc::clone(&shared.health),
-    };
-    ours.register("ticks", "Ticks that ended, by result", results);
-    ours.register(
-        "tick_duration_seconds",
-        "How long each tick ran",
-        ticks.duration.clone(),
-    );
-    ours.register(
-        "last_success_timestamp_seconds",
-        "When the last successful tick ended, in seconds since the Unix epoch (0: none yet)",
-        ticks.last_success.clone(),
-    );
-    ours.register("reloads", "Reloads (SIGHUP) done", ticks.reloads.clone());
+    });
+    ours.register_collector(Box::new(TickMetrics(Arc::clone(&ticks))));
     ours.register_collector(Box::new(State {
         shared: Arc::clone(shared),
     }));
@@ -369,7 +437,40 @@ impl ProcStat {
 
 #[cfg(test)]
 mod tests {
-    use super::{add_daemon_label, to_text_004};
+    use super::*;
+
+    #[test]
+    fn each_tick_lands_in_its_bucket_and_its_result() {
+        let health = Arc::new(Health::new(None));
+        let ticks = Arc::new(Ticks {
+            error: AtomicU64::new(0),
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            sum_ns: AtomicU64::new(0),
+            last_success: AtomicU64::new(0),
+            reloads: AtomicU64::new(0),
+            health,
+        });
+        let now = Instant::now();
+        ticks.tick(true, Duration::from_millis(1), now);
+        ticks.tick(false, Duration::from_micros(1001), now);
+        ticks.tick(true, Duration::from_secs(400), now);
+        let mut r = Registry::default();
+        r.register_collector(Box::new(TickMetrics(Arc::clone(&ticks))));
+        let mut page = String::new();
+        prometheus_client::encoding::text::encode(&mut page, &r).expect("encode");
+        for line in [
+            "ticks_total{result=\"ok\"} 2",
+            "ticks_total{result=\"error\"} 1",
+            "tick_duration_seconds_count 3",
+            "tick_duration_seconds_bucket{le=\"0.001\"} 1",
+            "tick_duration_seconds_bucket{le=\"0.0025\"} 2",
+            "tick_duration_seconds_bucket{le=\"300.0\"} 2",
+            "tick_duration_seconds_bucket{le=\"+Inf\"} 3",
+        ] {
+            assert!(page.lines().any(|l| l == line), "no {line} in\n{page}");
+        }
+        assert!(page.contains("tick_duration_seconds_sum 400.002001"), "{page}");
+    }
 
     #[test]
     fn the_users_samples_get_the_daemon_label_first_unless_they_have_one() {

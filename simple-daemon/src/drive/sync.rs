@@ -110,8 +110,10 @@ fn tick_loop<D: Daemon>(
             return Ok(());
         }
         let start = Instant::now();
-        let result = shared.health.around(|| daemon.tick(ctx));
+        shared.health.begin(start);
+        let result = daemon.tick(ctx);
         let end = Instant::now();
+        shared.health.end(start, end, result.is_ok());
         shared.keep_alive(end);
         wait = match result {
             Ok(()) => schedule.succeeded(start, end),

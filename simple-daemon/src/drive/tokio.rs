@@ -446,10 +446,10 @@ async fn tick_loop<D: AsyncDaemon>(
             return Ok(());
         }
         let start = Instant::now();
-        let begun = shared.health.begin();
+        shared.health.begin(start);
         let result = daemon.tick(ctx).await;
-        shared.health.end(begun, result.is_ok());
         let end = Instant::now();
+        shared.health.end(start, end, result.is_ok());
         shared.keep_alive(end);
         wait = match result {
             Ok(()) => schedule.succeeded(start, end),
