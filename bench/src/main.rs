@@ -4,7 +4,8 @@
 //! Rows: start-up (exec to first log line, and to `READY=1`), idle RSS and threads, passive and
 //! aggressive stop latency, loop overhead per tick; the same for async daemons against the bare
 //! tokio limit and tokio-graceful-shutdown ([`async_rows`], `bench_async`); the schedule's
-//! bookkeeping per tick ([`schedule_rows`]); and the logging rows of `log_throughput`.
+//! bookkeeping per tick ([`schedule_rows`]); the metrics' cost per tick, scrape latency under
+//! load and the last soak's RSS figure ([`admin_rows`]); and the logging rows of `log_throughput`.
 //! Anchors: the Python seed reference (`bench/seed/`), run with the real interpreter binary, and
 //! the bare limit (`bench_bare`). `cargo run` builds only this binary: it builds the ones it runs
 //! (`bench_ours`, `bench_bare`, `log_throughput`, `bench_async`) itself first, with the same profile and target
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use simple_daemon_bench::proc_status;
 
+mod admin_rows;
 mod async_rows;
 mod schedule_rows;
 mod structured_rows;
@@ -428,6 +430,7 @@ fn main() {
     }
     let mut missing_async = async_rows::print(&bin_dir, &env.work, runs);
     missing_async.extend(schedule_rows::print(runs, 10_000));
+    missing_async.extend(admin_rows::print(&bin_dir, &env.work, runs));
     if macro_cost {
         print_macro_cost(root);
     }

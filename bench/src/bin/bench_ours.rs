@@ -6,6 +6,10 @@
 //! - `bench_ours LOG_DIR overhead N`: ticks back to back; prints `bare_ns_per_tick
 //!   ours_ns_per_tick`: the same tick in a bare `loop { tick() }` N times, then under the daemon
 //!   until it stops itself with SIGTERM after N ticks.
+//! - `bench_ours LOG_DIR overhead-admin N`: the same with the admin listener on
+//!   (`127.0.0.1:0`), so every tick feeds the metrics.
+//! - `bench_ours LOG_DIR admin-load`: ticks back to back (a busy tick thread) with the admin
+//!   listener on `127.0.0.1:0`, its address in the `Admin listening on` line, until SIGTERM.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -78,21 +82,28 @@ impl Daemon for Counter {
 fn main() -> Exit {
     let args: Vec<String> = std::env::args().collect();
     let (Some(dir), Some(what)) = (args.get(1), args.get(2)) else {
-        eprintln!("usage: bench_ours LOG_DIR passive|aggressive|overhead N");
+        eprintln!("usage: bench_ours LOG_DIR passive|aggressive|overhead N|overhead-admin N|admin-load");
         return Exit::Usage;
     };
     let b = SimpleDaemon::new("Bench").log_path(dir);
     match what.as_str() {
         "passive" => b.stream(true).interval(Duration::from_secs(60)).run(Quick),
         "aggressive" => b.stream(true).mode(Mode::Aggressive).run(Blocked),
-        "overhead" => {
+        "overhead" | "overhead-admin" => {
             let n = args.get(3).and_then(|n| n.parse().ok()).unwrap_or(100_000_000);
-            b.level(LevelFilter::Info).run(Counter {
+            let b = b.level(LevelFilter::Info);
+            let b = if what == "overhead-admin" {
+                b.admin("127.0.0.1:0")
+            } else {
+                b
+            };
+            b.run(Counter {
                 count: 0,
                 n,
                 first: None,
             })
         }
+        "admin-load" => b.level(LevelFilter::Info).admin("127.0.0.1:0").run(Quick),
         _ => Exit::Usage,
     }
 }
