@@ -1129,6 +1129,12 @@ fn check_template(s: &str, lit: LitStr) -> syn::Result<()> {
              \"{time} - {name} - {level} - {message}\"",
         ));
     }
+    if s.trim().eq_ignore_ascii_case("json") {
+        return Err(syn::Error::new(
+            lit.span(),
+            "log_format is \"json\" for JSON lines, in lower case; any other value is a line template",
+        ));
+    }
     let mut errors = Errors::default();
     let mut rest = s;
     while let Some(i) = rest.find(['{', '}']) {
@@ -1169,7 +1175,14 @@ fn check_template(s: &str, lit: LitStr) -> syn::Result<()> {
         }
         rest = &after[j + 1..];
     }
-    errors.finish(())
+    let checked = errors.finish(());
+    if checked.is_ok() && !s.replace("{{", "").contains("{message}") {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("log_format has no `{{message}}`, so every line would lose its message ({VALID})"),
+        ));
+    }
+    checked
 }
 
 #[cfg(test)]

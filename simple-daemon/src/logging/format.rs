@@ -99,6 +99,11 @@ impl Template {
                 has_fields: true,
             });
         }
+        if s.trim().eq_ignore_ascii_case(JSON_LOG_FORMAT) {
+            return Err(format!(
+                "is {JSON_LOG_FORMAT:?} for JSON lines, in lower case; any other value is a line template"
+            ));
+        }
         let mut pieces = Vec::new();
         let mut lit = String::new();
         let mut chars = s.char_indices().peekable();
@@ -147,6 +152,9 @@ impl Template {
         }
         if !lit.is_empty() {
             pieces.push(Piece::Literal(lit.into()));
+        }
+        if !pieces.contains(&Piece::Message) {
+            return Err("has no {message}, so every line would lose its message".into());
         }
         let has_fields = pieces.contains(&Piece::Fields);
         Ok(Template {
@@ -679,8 +687,6 @@ mod tests {
             render("{{{pid}}} {target} {name}: {message}}}", "hi"),
             "{42} app::m MyDaemon: hi}"
         );
-        assert_eq!(render("plain", "x"), "plain");
-        assert_eq!(render("", "x"), "");
         assert_eq!(render("é{message}ü", "ß"), "éßü");
     }
 
@@ -701,6 +707,15 @@ mod tests {
         assert!(Template::parse("{}")
             .expect_err("invalid")
             .starts_with("unknown field {}"));
+        // A template whose lines would all lose their message; "JSON" meant "json".
+        for t in ["plain", "", "{time} {level}", "{{message}}"] {
+            let e = Template::parse(t).expect_err("no message");
+            assert!(e.starts_with("has no {message}"), "{t:?}: {e}");
+        }
+        for t in ["JSON", " Json "] {
+            let e = Template::parse(t).expect_err("json in upper case");
+            assert!(e.contains("\"json\" for JSON lines, in lower case"), "{t:?}: {e}");
+        }
     }
 
     #[test]
