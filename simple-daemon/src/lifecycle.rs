@@ -178,7 +178,7 @@ pub(crate) fn startup(config: &Config, takes_reloads: bool, cancellable: bool) -
         format_args!("Log level: {}{from}", config.directives),
     );
     if let Some(line) = crate::config::start_line(config) {
-        log::info!("{line}");
+        logging::lifecycle(Level::Info, format_args!("{line}"));
     }
     if let Some(l) = logging::global() {
         logging::lifecycle(

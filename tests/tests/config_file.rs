@@ -324,3 +324,51 @@ fn two_template_instances_have_their_own_names_and_logs() {
     }
     drop(dir);
 }
+
+#[test]
+fn the_printed_unit_runs_with_the_file_and_checks_it_before_a_reload() {
+    let dir = TempDir::new("conf-unit");
+    let file = write(dir.path(), "conf.toml", FILE);
+    let o = output(
+        dir.path(),
+        &["--config", file.to_str().expect("utf-8"), "--print-systemd-unit"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let unit = String::from_utf8_lossy(&o.stdout);
+    let exe = std::fs::canonicalize(BIN).expect("the binary's path");
+    let start = format!("ExecStart={} --config {}", exe.display(), file.display());
+    let check = format!(
+        "ExecReload={} --config {} --check-config",
+        exe.display(),
+        file.display()
+    );
+    let lines: Vec<&str> = unit.lines().collect();
+    let at = |l: &str| {
+        lines
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or_else(|| panic!("no {l:?} in:\n{unit}"))
+    };
+    at(&start);
+    // The check first: a broken file fails `systemctl reload` before any signal is sent.
+    assert!(at(&check) < at("ExecReload=/bin/kill -HUP $MAINPID"), "{unit}");
+
+    // What that ExecReload= line runs: 0 for the good file, 78 for a broken one.
+    let run_check = || {
+        Command::new(&exe)
+            .args(["--config", file.to_str().expect("utf-8"), "--check-config"])
+            .env("LOGS_DIRECTORY", dir.path().join("logs"))
+            .output()
+            .expect("run the check")
+    };
+    assert_eq!(run_check().status.code(), Some(0));
+    std::fs::write(&file, FILE.replace("level = \"info\"", "interval = \"5\"")).expect("break the file");
+    let o = run_check();
+    assert_eq!(o.status.code(), Some(78));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("line 1, column 12: invalid interval"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}

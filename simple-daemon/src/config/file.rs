@@ -21,7 +21,7 @@ use serde::Deserializer;
 use toml::de::{DeTable, DeValue};
 
 use super::keys::{self, Val};
-use super::{Config, Operator, SimpleDaemon};
+use super::{Config, Operator, Reload, SimpleDaemon};
 use crate::error::Error;
 
 /// Read the settings from a file's text: `Err` holds the byte range at fault, when known, and
@@ -255,6 +255,141 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let start = before.rfind('\n').map_or(0, |i| i + 1);
     (line, before[start..].chars().count() + 1)
+}
+
+/// Read the operator's file again and apply it (SIGHUP): see [`Reload`].
+///
+/// A valid file is applied: every key that can change live takes its new value (the logger's
+/// sinks are replaced, the schedule is the driver's to restart), and one INFO line says what
+/// changed (`Reloaded /etc/x.toml: level debug -> info, interval 1s -> 2s`); a key that cannot
+/// change live gets one WARN line and keeps its value until a restart. A file with a mistake,
+/// or whose new sinks cannot be opened, is refused with one ERROR line (naming the line and
+/// column of a mistake in the file) and nothing changes.
+pub(crate) fn reload(current: &mut Config) -> Reload {
+    let Some(base) = current.operator.base.clone() else {
+        return Reload::NoFile;
+    };
+    let path = which(&base).map(Path::to_path_buf);
+    if path.is_none() && current.operator.file.is_none() {
+        // No file then or now: the reload is the hook alone, as without the feature (the
+        // settings, if any, were read again from an empty table).
+        return match resolve(&base) {
+            Ok(_) => Reload::NoFile,
+            Err(e) => refuse(&e),
+        };
+    }
+    let new = match resolve(&base) {
+        Ok(c) => c,
+        Err(e) => return refuse(&e),
+    };
+    let (Some(old_b), Some(new_b)) = (
+        current.operator.resolved.as_deref(),
+        new.operator.resolved.as_deref(),
+    ) else {
+        return Reload::NoFile;
+    };
+    // The keys that cannot change live keep their values until a restart.
+    let mut effective = new_b.clone();
+    keys::keep_restart_keys(&mut effective, old_b);
+    let mut config = match effective.check() {
+        Ok(c) => c,
+        Err(e) => return refuse(&e),
+    };
+    let shown = |b: &SimpleDaemon, c: &Config, key: &keys::Key| {
+        if key.name == "level" {
+            c.directives.clone()
+        } else {
+            (key.show)(b).map_or_else(|| "none".to_owned(), |v| v.trim_matches('"').to_owned())
+        }
+    };
+    let mut changes = Vec::new();
+    let mut waiting = Vec::new();
+    for key in keys::KEYS {
+        let was = shown(old_b, current, key);
+        match key.live {
+            keys::Live::Yes => {
+                let now = shown(&effective, &config, key);
+                if was != now {
+                    changes.push((key.name, format!("{} {was} -> {now}", key.name)));
+                }
+            }
+            keys::Live::Restart => {
+                let asked = shown(new_b, &new, key);
+                if was != asked {
+                    waiting.push(format!(
+                        "{} {was} -> {asked} needs a restart: it stays {was} until then",
+                        key.name
+                    ));
+                }
+            }
+        }
+    }
+    if current.operator.settings != new.operator.settings {
+        changes.push(("settings", "[settings] changed".to_owned()));
+    }
+    let shown_path = path.as_deref().map_or_else(
+        || "the built-in configuration".to_owned(),
+        |p| p.display().to_string(),
+    );
+    let logging = changes
+        .iter()
+        .any(|(k, _)| !SCHEDULE_KEYS.contains(k) && !["watchdog", "settings"].contains(k));
+    if logging {
+        if let Some(l) = crate::logging::global() {
+            let moves_to = crate::logging::log_dir(&config).map(|(d, _)| d.join(&config.log_name));
+            if let Ok(to) = &moves_to {
+                if *to != l.file_path() {
+                    crate::logging::lifecycle(
+                        log::Level::Info,
+                        format_args!("Reloading {shown_path}: logging to {} from now on", to.display()),
+                    );
+                }
+            }
+            if let Err(e) = l.reconfigure(&config) {
+                return refuse(&e);
+            }
+        }
+    }
+    for w in waiting {
+        crate::logging::lifecycle(log::Level::Warn, format_args!("Reloaded {shown_path}: {w}"));
+    }
+    if changes.is_empty() {
+        crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded {shown_path}: no change"));
+    } else {
+        let list: Vec<&str> = changes.iter().map(|(_, c)| c.as_str()).collect();
+        crate::logging::lifecycle(
+            log::Level::Info,
+            format_args!("Reloaded {shown_path}: {}", list.join(", ")),
+        );
+    }
+    let schedule = changes.iter().any(|(k, _)| SCHEDULE_KEYS.contains(k));
+    config.operator = Operator {
+        resolved: Some(Box::new(effective)),
+        ..new.operator
+    };
+    *current = config;
+    Reload::Applied { schedule }
+}
+
+/// The keys whose change restarts the schedule.
+const SCHEDULE_KEYS: &[&str] = &[
+    "interval",
+    "schedule",
+    "timezone",
+    "missed",
+    "jitter",
+    "on_error",
+    "max_backoff",
+    "max_failures",
+];
+
+/// Log the refusal of a reload: one ERROR line.
+fn refuse(e: &Error) -> Reload {
+    crate::logging::lifecycle(
+        log::Level::Error,
+        format_args!("Reload refused: {e}; the daemon runs on with its configuration as it was"),
+    );
+    Reload::Refused
 }
 
 impl SimpleDaemon {

@@ -163,7 +163,7 @@ pub(crate) const KEYS: &[Key] = &[
     },
     Key {
         name: "buffered",
-        live: Live::Yes,
+        live: Live::Restart,
         set: |b, v| {
             b.buffered = flag(v)?;
             Ok(())
@@ -363,6 +363,18 @@ pub(crate) const KEYS: &[Key] = &[
         show: |b| b.admin.as_deref().map(quoted),
     },
 ];
+
+/// Copy the values of the keys that cannot change live (`Live::Restart`) from `from`: what a
+/// reload keeps until the next start.
+pub(crate) fn keep_restart_keys(b: &mut SimpleDaemon, from: &SimpleDaemon) {
+    b.name.clone_from(&from.name);
+    b.mode = from.mode;
+    b.buffered = from.buffered;
+    b.stop_timeout = from.stop_timeout;
+    b.runtime = from.runtime;
+    b.tick_timeout = from.tick_timeout;
+    b.admin.clone_from(&from.admin);
+}
 
 /// The row of `name`.
 pub(crate) fn key(name: &str) -> Option<&'static Key> {

@@ -33,7 +33,24 @@ pub(crate) mod show;
 
 #[cfg(feature = "config")]
 pub use file::reloaded_settings;
-pub(crate) use file::start_line;
+pub(crate) use file::{reload, start_line};
+
+/// What a reload (SIGHUP) did with the operator's configuration, for the driver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "config"), allow(dead_code))] // without the feature: `NoFile` alone
+pub(crate) enum Reload {
+    /// No configuration file, before or now: the reload is `on_reload` alone, as without the
+    /// feature `config`.
+    NoFile,
+    /// The file was read and applied (its INFO line logged); `schedule`: a key of the schedule
+    /// changed, so the driver starts the schedule again (the next tick at once).
+    Applied {
+        /// A key of the schedule changed.
+        schedule: bool,
+    },
+    /// The file was refused (its ERROR line logged): nothing changed, `on_reload` does not run.
+    Refused,
+}
 
 /// The environment variable whose directives, when set and not empty at start, replace
 /// [`SimpleDaemon::level`].

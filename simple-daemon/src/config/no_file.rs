@@ -1,7 +1,7 @@
 //! Without the feature `config` there is no operator's file: the configuration is the built-in
 //! one (and `RUST_LOG`), and there are no settings to read.
 
-use super::{Config, Operator, SimpleDaemon};
+use super::{Config, Operator, Reload, SimpleDaemon};
 use crate::error::Error;
 
 /// No settings type without the feature.
@@ -22,4 +22,9 @@ pub(crate) fn resolve(b: &SimpleDaemon) -> Result<Config, Error> {
 /// No start line without the feature: there is never a file.
 pub(crate) fn start_line(_config: &Config) -> Option<String> {
     None
+}
+
+/// Without the feature a reload is `on_reload` alone.
+pub(crate) fn reload(_current: &mut Config) -> Reload {
+    Reload::NoFile
 }

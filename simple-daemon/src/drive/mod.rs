@@ -9,7 +9,7 @@
 //!   the user's code as a future that an aggressive stop cancels.
 
 mod guard;
-mod sync;
+pub(crate) mod sync;
 #[cfg(feature = "tokio")]
 pub(crate) mod tokio;
 

@@ -16,11 +16,19 @@ use std::fmt::Display;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
+use crate::config::Reload;
 use crate::config::{Config, SimpleDaemon};
 use crate::context::{Context, Shared, Wake, RELOAD, STOP};
 use crate::error::Exit;
 use crate::lifecycle::{begin, built, config_failure, finish_run, tick_failed};
 use crate::schedule::{Failure, Schedule, Wait};
+
+/// The configuration in force and the schedule made from it, which a reload may replace.
+pub(crate) struct Now<'a> {
+    pub(crate) config: &'a mut Config,
+    pub(crate) schedule: &'a mut Schedule,
+    pub(crate) wait: &'a mut Wait,
+}
 use crate::Daemon;
 
 impl SimpleDaemon {
@@ -103,10 +111,19 @@ fn tick_loop<D: Daemon>(
     config: &Config,
     daemon: &mut D,
 ) -> Result<(), (D::Error, String)> {
-    let mut schedule = Schedule::new(config);
+    let mut live = config.clone();
+    let mut schedule = Schedule::new(&live);
     let mut wait = schedule.first();
     loop {
-        if sleep_until(shared, daemon, &wait) {
+        if sleep_until(
+            shared,
+            daemon,
+            &mut Now {
+                config: &mut live,
+                schedule: &mut schedule,
+                wait: &mut wait,
+            },
+        ) {
             return Ok(());
         }
         let start = Instant::now();
@@ -130,15 +147,28 @@ fn tick_loop<D: Daemon>(
 /// A reload: the lifecycle sent `RELOADING=1` when the SIGHUP arrived; `on_reload` runs (again
 /// while SIGHUPs keep arriving meanwhile), then `READY=1`, unless a stop was requested
 /// meanwhile (a reload during a stop is not acknowledged).
-fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
+fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D, now: &mut Now<'_>) -> bool {
     if shared.stop_requested() {
         return true;
     }
     if shared.take(RELOAD) {
         loop {
-            daemon.on_reload();
-            shared.health.reloaded();
-            crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
+            match crate::config::reload(now.config) {
+                Reload::NoFile => {
+                    daemon.on_reload();
+                    shared.health.reloaded();
+                    crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
+                }
+                Reload::Applied { schedule } => {
+                    if schedule {
+                        *now.schedule = Schedule::new(now.config);
+                        *now.wait = now.schedule.first();
+                    }
+                    daemon.on_reload();
+                    shared.health.reloaded();
+                }
+                Reload::Refused => {}
+            }
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;
             }
@@ -150,17 +180,17 @@ fn handle_events<D: Daemon>(shared: &Shared, daemon: &mut D) -> bool {
 
 /// Sleep until the schedule's next start (a backoff too), pinging the watchdog and running
 /// reloads as they come. Returns `true` when a stop was requested: the sleep ends at once.
-fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, wait: &Wait) -> bool {
+fn sleep_until<D: Daemon>(shared: &Shared, daemon: &mut D, now: &mut Now<'_>) -> bool {
     loop {
-        if shared.events() != 0 && handle_events(shared, daemon) {
+        if shared.events() != 0 && handle_events(shared, daemon, now) {
             return true;
         }
-        let Some(next) = wait.pending(Instant::now()) else {
+        let Some(next) = now.wait.pending(Instant::now()) else {
             return false;
         };
         match shared.wait(shared.wake_for_watchdog(next), STOP | RELOAD) {
             Wake::Event(_) => {
-                if handle_events(shared, daemon) {
+                if handle_events(shared, daemon, now) {
                     return true;
                 }
             }

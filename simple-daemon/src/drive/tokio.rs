@@ -40,11 +40,13 @@ use ::tokio::runtime::{Builder, Runtime};
 use ::tokio::sync::Notify;
 use ::tokio_util::sync::CancellationToken;
 
+use crate::config::Reload;
 use crate::config::{Config, SimpleDaemon};
 use crate::context::{far_future, Context, Listener, Shared, CANCEL, RELOAD, STOP};
+use crate::drive::sync::Now;
 use crate::error::{Error, Exit};
 use crate::lifecycle::{begin, bound_rest, built, config_failure, finish_run, tick_failed, END_WAIT};
-use crate::schedule::{Failure, Schedule, Wait};
+use crate::schedule::{Failure, Schedule};
 
 /// How long the end of an async daemon waits for what is left on the runtime once the daemon's
 /// own code is over (after `on_stop`, and the state dropped); then it is abandoned.
@@ -439,10 +441,16 @@ async fn tick_loop<D: AsyncDaemon>(
     config: &Config,
     daemon: &mut D,
 ) -> Result<(), (D::Error, String)> {
-    let mut schedule = Schedule::new(config);
+    let mut live = config.clone();
+    let mut schedule = Schedule::new(&live);
     let mut wait = schedule.first();
     loop {
-        if sleep_until(shared, tokens, daemon, &wait).await {
+        let mut now = Now {
+            config: &mut live,
+            schedule: &mut schedule,
+            wait: &mut wait,
+        };
+        if sleep_until(shared, tokens, daemon, &mut now).await {
             return Ok(());
         }
         let start = Instant::now();
@@ -462,15 +470,30 @@ async fn tick_loop<D: AsyncDaemon>(
 }
 
 /// Handle pending events between ticks; `true` when the loop must stop (as the sync loop's).
-async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool {
+async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D, now: &mut Now<'_>) -> bool {
     if shared.stop_requested() {
         return true;
     }
     if shared.take(RELOAD) {
         loop {
-            daemon.on_reload().await;
-            shared.health.reloaded();
-            crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
+            // The file is small and local: read on this thread, between ticks, as the sync
+            // driver does.
+            match crate::config::reload(now.config) {
+                Reload::NoFile => {
+                    daemon.on_reload().await;
+                    shared.health.reloaded();
+                    crate::logging::lifecycle(log::Level::Info, format_args!("Reloaded"));
+                }
+                Reload::Applied { schedule } => {
+                    if schedule {
+                        *now.schedule = Schedule::new(now.config);
+                        *now.wait = now.schedule.first();
+                    }
+                    daemon.on_reload().await;
+                    shared.health.reloaded();
+                }
+                Reload::Refused => {}
+            }
             if shared.stop_requested() || !shared.take(RELOAD) {
                 break;
             }
@@ -482,12 +505,17 @@ async fn handle_events<D: AsyncDaemon>(shared: &Shared, daemon: &mut D) -> bool 
 
 /// Sleep until the schedule's next start (a backoff too), pinging the watchdog and running
 /// reloads as they come. Returns `true` when a stop was requested: the sleep ends at once.
-async fn sleep_until<D: AsyncDaemon>(shared: &Shared, tokens: &Tokens, daemon: &mut D, wait: &Wait) -> bool {
+async fn sleep_until<D: AsyncDaemon>(
+    shared: &Shared,
+    tokens: &Tokens,
+    daemon: &mut D,
+    now: &mut Now<'_>,
+) -> bool {
     loop {
-        if shared.events() != 0 && handle_events(shared, daemon).await {
+        if shared.events() != 0 && handle_events(shared, daemon, now).await {
             return true;
         }
-        let Some(next) = wait.pending(Instant::now()) else {
+        let Some(next) = now.wait.pending(Instant::now()) else {
             // Due at once (back to back, an overrun): let the runtime run its other tasks and
             // see a cancel, even when the tick never waits.
             ::tokio::task::yield_now().await;
@@ -498,7 +526,7 @@ async fn sleep_until<D: AsyncDaemon>(shared: &Shared, tokens: &Tokens, daemon: &
             biased;
             () = tokens.stopped.cancelled() => return true,
             () = tokens.reload.notified() => {
-                if handle_events(shared, daemon).await {
+                if handle_events(shared, daemon, now).await {
                     return true;
                 }
             }

@@ -49,6 +49,7 @@ mod file;
 pub(crate) mod filter;
 pub(crate) mod format;
 mod journal;
+mod live;
 pub(crate) mod record;
 pub(crate) mod rotate;
 mod stdout;
@@ -74,6 +75,7 @@ pub(crate) use file::choose as log_dir;
 use filter::Filter;
 use format::{Clock, Line, Now, Template};
 pub(crate) use journal::DEFAULT_JOURNAL_SOCKET;
+pub(crate) use live::Logger;
 #[allow(unused_imports)] // for the bridges (`tracing`)
 pub(crate) use record::{Entry, Field, Value};
 pub(crate) use stdout::is_journal;
@@ -89,8 +91,8 @@ const EXIT_FLUSH_WAIT: Duration = Duration::from_millis(500);
 /// the sinks' warnings.
 const OWN_TARGET: &str = filter::LIFECYCLE_TARGET;
 
-/// The process's logger: the sinks and how lines look.
-pub(crate) struct Logger {
+/// The sinks and how lines look: what the process's [`Logger`] holds, and a reload replaces.
+pub(crate) struct Sinks {
     filter: Filter,
     template: Template,
     name: String,
@@ -136,7 +138,7 @@ impl Log for Forward {
 
     fn log(&self, record: &Record<'_>) {
         // The directives first: a disabled target costs this check and nothing more.
-        if LOGGER.get().is_some_and(|l| !l.filter.enabled_record(record)) {
+        if LOGGER.get().is_some_and(|l| !l.enabled_record(record)) {
             return;
         }
         if let Some(d) = DISPATCH.get() {
@@ -177,6 +179,60 @@ fn claim() -> Result<(), Error> {
 /// [`Error::LoggerInstalled`] when another `log` logger is; [`Error::SubscriberInstalled`] when
 /// another `tracing` subscriber is (feature `tracing`); [`Error::Path`] naming the log
 /// directory, log file or syslog socket that cannot be used.
+impl Sinks {
+    /// Open the sinks `cfg` asks for.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Path`] naming the log directory, log file or socket that cannot be used.
+    pub(super) fn open(cfg: &Config) -> Result<Sinks, Error> {
+        let pid = std::process::id();
+        let journal = if cfg.journal {
+            Some(journal::JournalSink::connect(
+                &cfg.journal_socket,
+                &cfg.name,
+                pid,
+            )?)
+        } else {
+            None
+        };
+        // Under systemd, `/dev/log` is journald's: with `journal` on, syslog would be a second copy.
+        let syslog_is_journald = cfg.journal
+            && std::fs::canonicalize(&cfg.syslog_socket).is_ok_and(|p| p == Path::new(JOURNALD_DEV_LOG));
+        let syslog = if cfg.syslog && !syslog_is_journald {
+            Some(syslog::SyslogSink::connect(&cfg.syslog_socket, &cfg.name, pid)?)
+        } else {
+            None
+        };
+        let stdout_is_journal = cfg.stream && stdout::is_journal(1) && (cfg.syslog || cfg.journal);
+        let one_path = if stdout_is_journal {
+            let by = if cfg.journal { "journal" } else { "syslog" };
+            Some(format!(
+            "stdout is the journal stream and {by} is on: records reach the journal once, through {by}; stream writes nothing"
+        ))
+        } else if cfg.syslog && syslog_is_journald {
+            Some(format!(
+            "syslog socket {:?} is journald's and journal is on: records reach the journal once, through journal; syslog sends nothing",
+            cfg.syslog_socket.display().to_string()
+        ))
+        } else {
+            None
+        };
+        let file = file::FileSink::open(cfg)?;
+        Ok(Sinks {
+            filter: cfg.filter.clone(),
+            template: cfg.template.clone(),
+            name: cfg.name.clone(),
+            pid: pid.to_string(),
+            file,
+            stdout: (cfg.stream && !stdout_is_journal).then(|| stdout::StdoutSink::new(cfg.buffered)),
+            syslog,
+            journal,
+            one_path,
+        })
+    }
+}
+
 pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     if LOGGER.get().is_some() {
         return Err(Error::AlreadyStarted);
@@ -184,59 +240,17 @@ pub(crate) fn install(cfg: &Config) -> Result<&'static Logger, Error> {
     claim()?;
     #[cfg(feature = "tracing")]
     tracing::claim()?;
-    let pid = std::process::id();
-    let journal = if cfg.journal {
-        Some(journal::JournalSink::connect(
-            &cfg.journal_socket,
-            &cfg.name,
-            pid,
-        )?)
-    } else {
-        None
-    };
-    // Under systemd, `/dev/log` is journald's: with `journal` on, syslog would be a second copy.
-    let syslog_is_journald = cfg.journal
-        && std::fs::canonicalize(&cfg.syslog_socket).is_ok_and(|p| p == Path::new(JOURNALD_DEV_LOG));
-    let syslog = if cfg.syslog && !syslog_is_journald {
-        Some(syslog::SyslogSink::connect(&cfg.syslog_socket, &cfg.name, pid)?)
-    } else {
-        None
-    };
-    let stdout_is_journal = cfg.stream && stdout::is_journal(1) && (cfg.syslog || cfg.journal);
-    let one_path = if stdout_is_journal {
-        let by = if cfg.journal { "journal" } else { "syslog" };
-        Some(format!(
-            "stdout is the journal stream and {by} is on: records reach the journal once, through {by}; stream writes nothing"
-        ))
-    } else if cfg.syslog && syslog_is_journald {
-        Some(format!(
-            "syslog socket {:?} is journald's and journal is on: records reach the journal once, through journal; syslog sends nothing",
-            cfg.syslog_socket.display().to_string()
-        ))
-    } else {
-        None
-    };
-    let file = file::FileSink::open(cfg)?;
-    let logger = Logger {
-        filter: cfg.filter.clone(),
-        template: cfg.template.clone(),
-        name: cfg.name.clone(),
-        pid: pid.to_string(),
-        file,
-        stdout: (cfg.stream && !stdout_is_journal).then(|| stdout::StdoutSink::new(cfg.buffered)),
-        syslog,
-        journal,
-        one_path,
-    };
+    let logger = Logger::new(Sinks::open(cfg)?);
     LOGGER.set(logger).map_err(|_| Error::AlreadyStarted)?;
     let logger = LOGGER.get().ok_or(Error::AlreadyStarted)?;
     let sinks: &'static dyn Log = logger;
     let (max, dispatch) = fern::Dispatch::new()
-        .level(cfg.filter.max())
+        // Every level: the directives (which a reload may change) filter before this.
+        .level(log::LevelFilter::Trace)
         .chain(sinks)
         .into_log();
     DISPATCH.set(dispatch).map_err(|_| Error::AlreadyStarted)?;
-    log::set_max_level(max);
+    log::set_max_level(max.min(logger.max_level()));
     #[cfg(feature = "tracing")]
     tracing::ready();
     // SAFETY: `flush_at_exit` is an `extern "C" fn()` that never unwinds.
@@ -296,9 +310,7 @@ pub(crate) fn lock_until<T>(m: &Mutex<T>, deadline: Option<Instant>) -> Option<M
 /// records nothing.
 pub(crate) fn lifecycle(level: Level, args: fmt::Arguments<'_>) {
     if let Some(l) = global() {
-        if level <= l.filter.lifecycle() {
-            l.own(level, args, None, To::All);
-        }
+        l.lifecycle(level, args);
     }
 }
 
@@ -374,7 +386,7 @@ enum To {
     AllButJournal,
 }
 
-impl Logger {
+impl Sinks {
     /// Whether a record of `level` for `target` passes the directives (for a bridge that makes
     /// its own [`Entry`], e.g. `tracing`'s).
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))] // used by the bridges
@@ -608,7 +620,7 @@ impl Logger {
     }
 }
 
-impl Log for Logger {
+impl Log for Sinks {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         self.filter.enabled(metadata.level(), metadata.target())
     }
@@ -628,6 +640,6 @@ impl Log for Logger {
     }
 
     fn flush(&self) {
-        Logger::flush(self);
+        Sinks::flush(self);
     }
 }

@@ -45,7 +45,9 @@ impl Config {
     ///
     /// - `Type=notify` (the daemon sends `READY=1` once started), `ExecReload=` sends SIGHUP
     ///   (for a systemd 253 or later, [`systemd_unit_for`](Self::systemd_unit_for) prints
-    ///   `Type=notify-reload` instead),
+    ///   `Type=notify-reload` instead); when the daemon reads an operator's file, the
+    ///   `Type=notify` unit runs `--check-config` first, so that a broken file fails
+    ///   `systemctl reload`, and `--config PATH` stays in `ExecStart=` when one was given;
     ///   `KillMode=mixed` (SIGTERM to the daemon, SIGKILL to what is left after the timeout),
     ///   `Restart=on-failure` (a tick error, a panic, a watchdog timeout), and
     ///   `RestartPreventExitStatus=64 78`: a usage or configuration error does not get better by
@@ -191,9 +193,34 @@ impl Config {
             );
         }
         let _ = writeln!(u, "Type={kind}");
-        let _ = writeln!(u, "ExecStart={}", exec_quote(exec_start));
+        let base = self.operator.base.as_deref();
+        let given = base.and_then(|b| b.cli_config.as_deref());
+        let with_config = given.map_or_else(String::new, |p| {
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+            format!(" --config {}", exec_quote(&p))
+        });
+        let _ = writeln!(u, "ExecStart={}{with_config}", exec_quote(exec_start));
+        let reads_a_file = given.or(base.and_then(|b| b.config_file.as_deref())).is_some();
         if !notify_reload {
+            if reads_a_file {
+                let _ = writeln!(
+                    u,
+                    "# A reload checks the configuration file first: a broken one fails `systemctl reload`,"
+                );
+                let _ = writeln!(u, "# and the daemon runs on, on its old configuration.");
+                let _ = writeln!(
+                    u,
+                    "ExecReload={}{with_config} --check-config",
+                    exec_quote(exec_start)
+                );
+            }
             let _ = writeln!(u, "ExecReload=/bin/kill -HUP $MAINPID");
+        } else if reads_a_file {
+            let _ = writeln!(
+                u,
+                "# Check the configuration file before a reload: {}{with_config} --check-config",
+                exec_quote(exec_start)
+            );
         }
         let _ = writeln!(u, "KillMode=mixed");
         let _ = writeln!(u, "Restart=on-failure");
