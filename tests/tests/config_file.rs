@@ -372,3 +372,41 @@ fn the_printed_unit_runs_with_the_file_and_checks_it_before_a_reload() {
         String::from_utf8_lossy(&o.stderr)
     );
 }
+
+/// `examples/systemd/worker@.service` runs and reloads as the printed unit does, with the
+/// instance's file `/etc/worker/%i.toml` and its own log directory.
+#[test]
+fn the_template_unit_runs_and_reloads_as_the_printed_unit() {
+    let template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/systemd/worker@.service"
+    ))
+    .expect("read the template unit");
+    let dir = TempDir::new("conf-template-unit");
+    let file = write(dir.path(), "1.toml", FILE);
+    let o = output(
+        dir.path(),
+        &["--config", file.to_str().expect("utf-8"), "--print-systemd-unit"],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let exe = std::fs::canonicalize(BIN).expect("the binary's path");
+    let printed = String::from_utf8_lossy(&o.stdout)
+        .replace(&exe.display().to_string(), "/usr/local/bin/worker")
+        .replace(&file.display().to_string(), "/etc/worker/%i.toml");
+    let exec = |unit: &str| -> Vec<String> {
+        unit.lines()
+            .filter(|l| l.starts_with("Exec") || l.starts_with("Type=") || l.starts_with("RestartPrevent"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        exec(&template),
+        exec(&printed),
+        "template:\n{template}\nprinted:\n{printed}"
+    );
+    assert!(
+        template.lines().any(|l| l == "LogsDirectory=worker/%i"),
+        "{template}"
+    );
+}
