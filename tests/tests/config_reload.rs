@@ -220,3 +220,46 @@ fn a_stop_during_a_reload_stops_as_promised() {
     assert_eq!(code, 0, "{log}");
     assert!(log.ends_with("Graceful Interrupt...\n"), "{log}");
 }
+
+#[test]
+fn an_async_daemon_reloads_its_file_and_settings_too() {
+    let dir = TempDir::new("reload-async");
+    let file = dir.path().join("a.toml");
+    std::fs::write(&file, "interval = \"100ms\"\n[settings]\ngreeting = \"one\"\n").expect("write");
+    let notify = NotifyPeer::bind(dir.path());
+    let child = Command::new(env!("CARGO_BIN_EXE_conf_async_daemon"))
+        .arg("--config")
+        .arg(&file)
+        .env("LOGS_DIRECTORY", dir.path())
+        .env("NOTIFY_SOCKET", &notify.path)
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn conf_async_daemon");
+    let d = Spawned::new(child, dir.path().join("ConfAsync.log"), dir);
+    d.wait_line("greeting one");
+    let r = Running { d, file, notify };
+    r.reload("interval = \"50ms\"\nlevel = \"info\"\n[settings]\ngreeting = \"two\"\n");
+    assert!(
+        wait_for_line(&r.d.log, "greeting two", PATIENCE),
+        "{}",
+        read(&r.d.log)
+    );
+    r.reload("interval = = 1\n");
+    let f = r.file.display().to_string();
+    let log = stop(r);
+    assert!(
+        log.contains(&format!(
+            "INFO - Reloaded {f}: interval 100ms -> 50ms, level debug -> info, [settings] changed\n"
+        )),
+        "{log}"
+    );
+    assert!(log.contains("settings reloaded: greeting two"), "{log}");
+    let errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(" - ERROR - Reload refused: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{log}");
+    assert!(errors[0].contains("line 1, column 12"), "{}", errors[0]);
+}
