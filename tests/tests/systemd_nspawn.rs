@@ -1701,3 +1701,86 @@ fn journal_entries_per_second() {
         }
     }
 }
+
+/// `systemctl reload` of a unit that reads an operator's file (feature `config`), as
+/// `conf_daemon --config /etc/sd-conf.toml --print-systemd-unit` prints it: a level change is in
+/// the log without a restart; a broken file fails `systemctl reload` (its `--check-config`),
+/// and a SIGHUP that reaches the daemon anyway is one ERROR line, the daemon running on.
+#[test]
+fn systemctl_reload_applies_the_operators_file() {
+    let (_lock, m) = match machine(&codename(), "nspawn-rootfs") {
+        Ok(lm) => lm,
+        Err(reason) => {
+            skip_or_fail(&reason);
+            return;
+        }
+    };
+    let file = m.root.join("etc/sd-conf.toml");
+    let good = "level = \"info\"\ninterval = \"200ms\"\n[settings]\ngreeting = \"one\"\n";
+    fs::write(&file, good).expect("write the operator's file");
+    let exe = env!("CARGO_BIN_EXE_conf_daemon");
+    let unit = m.ok(&[exe, "--config", "/etc/sd-conf.toml", "--print-systemd-unit"]);
+    assert!(
+        unit.contains("--config /etc/sd-conf.toml --check-config"),
+        "{unit}"
+    );
+    m.install_text("sd-conf", &unit, &[], "");
+    m.ok(&["systemctl", "daemon-reload"]);
+    m.ok(&["systemctl", "start", "sd-conf"]);
+    let pid = m.show("sd-conf", "MainPID");
+    let log = m.root.join("var/log/ConfDaemon/ConfDaemon.log");
+    let read = || fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        wait_until(PATIENCE, || read().contains("greeting one")),
+        "{}",
+        read()
+    );
+
+    fs::write(
+        &file,
+        good.replace("\"info\"", "\"debug\"")
+            .replace("\"one\"", "\"two\""),
+    )
+    .expect("rewrite");
+    let out = m.run(&["systemctl", "reload", "sd-conf"]);
+    assert!(out.status.success(), "systemctl reload: {out:?}\n{}", read());
+    assert!(
+        wait_until(PATIENCE, || read().contains("greeting two")),
+        "{}",
+        read()
+    );
+    assert!(
+        read().contains("INFO - Reloaded /etc/sd-conf.toml: level info -> debug, [settings] changed"),
+        "{}",
+        read()
+    );
+    assert_eq!(m.show("sd-conf", "MainPID"), pid, "restarted");
+
+    fs::write(&file, "level = \"debug\"\nintreval = \"1s\"\n").expect("break the file");
+    let out = m.run(&["systemctl", "reload", "sd-conf"]);
+    assert!(
+        !out.status.success(),
+        "a broken file must fail systemctl reload:\n{}",
+        read()
+    );
+    m.ok(&["systemctl", "kill", "-s", "HUP", "--kill-who=main", "sd-conf"]);
+    assert!(
+        wait_until(PATIENCE, || read().contains("Reload refused")),
+        "{}",
+        read()
+    );
+    let before = read().matches("greeting two").count();
+    assert!(
+        wait_until(PATIENCE, || read().matches("greeting two").count() >= before + 3),
+        "{}",
+        read()
+    );
+    let log_text = read();
+    let errors: Vec<&str> = log_text.lines().filter(|l| l.contains(" - ERROR - ")).collect();
+    assert_eq!(errors.len(), 1, "{log_text}");
+    assert!(errors[0].contains("line 2, column 1"), "{}", errors[0]);
+    assert_eq!(m.show("sd-conf", "ActiveState"), "active");
+    assert_eq!(m.show("sd-conf", "MainPID"), pid, "restarted");
+    Machine::quote("operator's file", &log_text, &["Reload", "greeting two"]);
+    m.ok(&["systemctl", "stop", "sd-conf"]);
+}
