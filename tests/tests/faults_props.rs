@@ -28,9 +28,17 @@ fn runner(cases: u32) -> TestRunner {
     )
 }
 
-/// The documented template grammar: `{{`, `}}`, `{field}` with a known field, other text.
+/// The documented template grammar: `{{`, `}}`, `{field}` with a known field, other text;
+/// `{message}` somewhere, or exactly `json`.
 fn template_ok(t: &str) -> bool {
-    const FIELDS: [&str; 6] = ["time", "name", "level", "message", "pid", "target"];
+    const FIELDS: [&str; 7] = ["time", "name", "level", "message", "pid", "target", "fields"];
+    if t == "json" {
+        return true;
+    }
+    if t.trim().eq_ignore_ascii_case("json") {
+        return false;
+    }
+    let mut message = false;
     let mut rest = t;
     while let Some(i) = rest.find(['{', '}']) {
         let after = &rest[i + 1..];
@@ -45,10 +53,12 @@ fn template_ok(t: &str) -> bool {
             if !FIELDS.contains(&&after[..j]) {
                 return false;
             }
+            message |= &after[..j] == "message";
             rest = &after[j + 1..];
         }
     }
-    true
+    // A template must place the message somewhere.
+    message
 }
 
 fn template() -> impl Strategy<Value = String> {

@@ -918,10 +918,11 @@ fn compressed_backups_hold_every_line() {
     .spawn()
     .expect("spawn log_daemon");
     assert!(
-        wait_until(PATIENCE, || any_has(
-            &files(&log)[..2.min(files(&log).len())],
-            "ALL DONE"
-        )),
+        wait_until(PATIENCE, || {
+            // One listing: a rotation between two would make the slice's bound stale.
+            let now = files(&log);
+            any_has(&now[..2.min(now.len())], "ALL DONE")
+        }),
         "the writers did not finish"
     );
     assert!(
