@@ -60,6 +60,8 @@ pub(crate) struct Shared {
     listener: OnceLock<Box<dyn Listener>>,
     events: AtomicU8,
     phase: AtomicU8,
+    /// Held by [`claim_exit`](Self::claim_exit) and by [`before_the_end`](Self::before_the_end).
+    end_order: Mutex<()>,
     lock: Mutex<()>,
     cond: Condvar,
 }
@@ -116,6 +118,7 @@ impl Shared {
             listener: OnceLock::new(),
             events: AtomicU8::new(0),
             phase: AtomicU8::new(RUNNING),
+            end_order: Mutex::new(()),
             lock: Mutex::new(()),
             cond: Condvar::new(),
         }
@@ -297,9 +300,19 @@ impl Shared {
     /// thread stopping aggressively, the stop timer) gets `true`; the others must not log the
     /// end of the run nor exit.
     pub(crate) fn claim_exit(&self) -> bool {
+        let _order = self.end_order.lock().unwrap_or_else(PoisonError::into_inner);
         self.phase
             .compare_exchange(RUNNING, EXITING, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
+    }
+
+    /// For lines that must come before the end's, if at all (the signal thread's `Received 1
+    /// signal.`): `None` once the end of the process is claimed; else a guard under which the
+    /// end cannot be claimed, so what is logged while it is held precedes `Graceful
+    /// Interrupt...`. Hold it only for bounded work.
+    pub(crate) fn before_the_end(&self) -> Option<MutexGuard<'_, ()>> {
+        let order = self.end_order.lock().unwrap_or_else(PoisonError::into_inner);
+        (!self.exiting()).then_some(order)
     }
 }
 

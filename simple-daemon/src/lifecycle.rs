@@ -267,6 +267,11 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
     }
     let deadline = Instant::now() + FLUSH_WAIT;
     if let Event::Reload(_) = event {
+        // The check above and these lines race with the driver's end: under this guard the end
+        // waits for them (bounded: the log's deadline, the re-open's half second).
+        let Some(order) = shared.before_the_end() else {
+            return;
+        };
         log_bounded(Level::Info, format_args!("Received {signo} signal."), deadline);
         if let Some(Err(e)) = logging::global().map(|l| l.reopen()) {
             log_bounded(
@@ -275,6 +280,7 @@ fn on_event(shared: &Arc<Shared>, event: Event) {
                 deadline,
             );
         }
+        drop(order);
         if shared.stop_requested() {
             // A reload during a stop is not acknowledged: systemd must not hear RELOADING=1,
             // then READY=1, from a daemon that is stopping. The log file was re-opened.
